@@ -1,0 +1,44 @@
+"""The ``jjb-envdelivery`` command: one subcommand per module in this package."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .. import __version__
+from ..errors import EnvDeliveryError
+from . import render
+
+SUBCOMMANDS = (render,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jjb-envdelivery",
+        description="Generate, render and push the Jenkins jobs that deliver whole environments.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what JJB does")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in SUBCOMMANDS:
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s: %(message)s")
+    if not args.verbose:
+        # JJB warns about its own deprecations on every run; they are not the user's problem.
+        logging.getLogger("jenkins_jobs").setLevel(logging.ERROR)
+    try:
+        return args.run(args)
+    except EnvDeliveryError as exc:
+        print(f"jjb-envdelivery: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""``jjb-envdelivery render``: the organisation (or plain JJB paths) as Jenkins config XML."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..model.loader import ORG_FILE_NAME
+from ..render import render_organisation, render_paths, write_output
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser(
+        "render",
+        help="write the config.xml of every job and view",
+        description="Render an organisation (a directory holding delivery.yaml, or the org file "
+        "itself) or plain JJB paths (colon-separated, as for `jenkins-jobs test`) to OUT, in the "
+        "layout of `jenkins-jobs test --config-xml`: OUT/<job or view>/config.xml. OUT is replaced "
+        "as a whole once everything has rendered; nothing is written on any error.",
+    )
+    parser.add_argument("path", help="org directory, org file, or JJB path(s) separated by ':'")
+    parser.add_argument("-o", "--output", required=True, type=Path, help="output directory")
+    parser.add_argument("--conf", type=Path, help="JJB ini file (default: JJB's built-in defaults)")
+    parser.add_argument("--emit-yaml", type=Path, metavar="DIR",
+                        help="also keep the generated JJB YAML (root scope and project contexts) in DIR")
+    parser.add_argument("-r", "--recursive", action="store_true", help="plain JJB paths: descend into directories")
+    parser.set_defaults(run=run)
+
+
+def is_org(path: Path) -> bool:
+    return (path.is_dir() and (path / ORG_FILE_NAME).is_file()) or (path.is_file() and path.name == ORG_FILE_NAME)
+
+
+def run(args) -> int:
+    target = Path(args.path)
+    if is_org(target):
+        result = render_organisation(target, conf=args.conf, workdir=args.emit_yaml)
+        items = [item for scope in result.scopes for item in scope.rendered.jobs + scope.rendered.views]
+        count = write_output(items, args.output)
+        for note in result.skipped:
+            print(f"note: {note}")
+        print(f"rendered {result.job_count} jobs and {result.view_count} views in "
+              f"{len(result.scopes)} scopes: {count} files in {args.output}")
+    else:
+        paths = [Path(p) for p in args.path.split(os.pathsep)]
+        rendered = render_paths(paths, conf=args.conf, recursive=args.recursive)
+        count = write_output(rendered.jobs + rendered.views, args.output)
+        print(f"rendered {len(rendered.jobs)} jobs and {len(rendered.views)} views: {count} files in {args.output}")
+    return 0

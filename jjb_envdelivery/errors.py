@@ -1,0 +1,34 @@
+"""Errors the CLI reports to users, each naming where the problem is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class EnvDeliveryError(Exception):
+    """An error a user can act on; the CLI prints it without a traceback."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in an input file: where, which field, and what was expected."""
+
+    path: Path
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class ConfigError(EnvDeliveryError):
+    """An invalid org file. Holds every problem found, so one run reports them all."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        count = len(self.problems)
+        heading = "1 problem" if count == 1 else f"{count} problems"
+        super().__init__(f"invalid organisation ({heading}):\n" + "\n".join(f"  {p}" for p in self.problems))

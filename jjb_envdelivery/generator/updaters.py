@@ -1,0 +1,56 @@
+"""The root updater and one child updater per project: jobs that produce jobs."""
+
+from __future__ import annotations
+
+from .. import naming
+from ..model.organisation import Organisation, Project
+from .common import git_scm, job, keep_builds
+
+JJB_CONF_VARIABLE = "JJB_CONF"
+
+
+def _updater_job(org: Organisation, name: str, description: str, scm: list, update: dict) -> dict:
+    return job(
+        name,
+        description,
+        node=org.updater.label,
+        concurrent=False,
+        properties=keep_builds(),
+        scm=scm,
+        triggers=[{"pollscm": {"cron": org.updater.poll}}],
+        wrappers=[
+            "timestamps",
+            # The JJB ini (server URL, user, API token) stays in Jenkins's credential store.
+            {"credentials-binding": [{"file": {"credential-id": org.updater.credential_id,
+                                               "variable": JJB_CONF_VARIABLE}}]},
+        ],
+        builders=[{"envdelivery-update": {**update, "conf-variable": JJB_CONF_VARIABLE}}],
+    )
+
+
+def root_updater(org: Organisation) -> dict:
+    return _updater_job(
+        org,
+        naming.root_updater(org),
+        f"Root updater of {org.name}: regenerates itself, the child updaters, the environment "
+        f"jobs and the views from {org.org_file.name} in {org.jobs_repo.url}.",
+        git_scm(org.jobs_repo),
+        {"scope": "root", "org-file": org.org_file.name},
+    )
+
+
+def child_updater(org: Organisation, project: Project) -> dict:
+    return _updater_job(
+        org,
+        naming.child_updater(org, project),
+        f"Child updater of project {project.name}: regenerates the jobs in namespace "
+        f"{project.namespace} from {project.jobs_path}/ in {project.repo.url}.",
+        # Only changes to the team's job YAML start it, not every commit to the service.
+        git_scm(project.repo, included_regions=[f"{project.jobs_path}/.*"]),
+        {
+            "scope": project.name,
+            "namespace": str(project.namespace),
+            "releases": {line.name: line.branch for line in org.release_lines},
+            "jobs-path": project.jobs_path,
+        },
+    )

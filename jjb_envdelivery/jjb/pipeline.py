@@ -1,0 +1,98 @@
+"""Drive JJB's own loader, registry and XML generators, as `jenkins-jobs test` does.
+
+This is the one place that sequences JJB's stages (see JJB's
+``cli/subcommand/base.py:make_jobs_and_views_xml``). It skips what `test` does only as a
+side effect: the job cache and its lock, which `test` opens although it never uses them.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from jenkins_jobs.alphanum import AlphanumSort
+from jenkins_jobs.config import JJBConfig
+from jenkins_jobs.loader import load_files
+from jenkins_jobs.registry import ModuleRegistry
+from jenkins_jobs.roots import Roots
+from jenkins_jobs.xml_config import XmlJob, XmlJobGenerator, XmlViewGenerator
+
+DEFAULT_INI = Path(__file__).with_name("defaults.ini")
+
+
+@dataclass(frozen=True)
+class RenderedScope:
+    """The XML JJB generated for one set of YAML paths."""
+
+    jobs: list[XmlJob]
+    views: list[XmlJob]
+
+    def names(self) -> list[str]:
+        return [item.name for item in self.jobs] + [item.name for item in self.views]
+
+
+def make_jjb_config(conf: str | os.PathLike | None = None, plugins_info: list | None = None) -> JJBConfig:
+    """A validated JJBConfig; without `conf`, JJB's built-in defaults and nothing else."""
+    # JJB logs a warning for every config it reads; the CLI decides what to show.
+    logging.getLogger("jenkins_jobs.config").setLevel(logging.ERROR)
+    config = JJBConfig(str(conf) if conf else str(DEFAULT_INI))
+    if plugins_info is not None:
+        config.builder["plugins_info"] = plugins_info
+    elif config.builder["plugins_info"] is None:
+        # Never query a server while rendering; `-p/--plugins-info` supplies versions.
+        config.builder["plugins_info"] = []
+    config.validate()
+    return config
+
+
+def expand_paths(paths: Iterable[os.PathLike | str], recursive: bool, excludes: Sequence[str]) -> list[Path]:
+    """Expand directories the way the `jenkins-jobs` command line does (`-r`, `-x`)."""
+    from jenkins_jobs import utils
+
+    expanded: list[Path] = []
+    for path in paths:
+        if recursive and os.path.isdir(path):
+            expanded.extend(Path(p) for p in utils.recurse_path(str(path), list(excludes)))
+        else:
+            expanded.append(Path(path))
+    return expanded
+
+
+def generate_xml(config: JJBConfig, paths: Sequence[Path]) -> RenderedScope:
+    """Load YAML from `paths` and generate job and view XML with JJB's own components."""
+    roots = Roots(config)
+    load_files(config, roots, list(paths))
+    registry = ModuleRegistry(config, config.builder["plugins_info"])
+    registry.set_macros(roots.macros)
+    jobs = roots.generate_jobs()
+    views = roots.generate_views()
+    registry.amend_job_dicts(jobs)
+    xml_jobs = XmlJobGenerator(registry).generateXML(jobs)
+    xml_views = XmlViewGenerator(registry).generateXML(views)
+    xml_jobs.sort(key=AlphanumSort)
+    xml_views.sort(key=AlphanumSort)
+    return RenderedScope(xml_jobs, xml_views)
+
+
+def output_path(out_dir: Path, name: str) -> Path:
+    """Where `jenkins-jobs test --config-xml -o out_dir` writes the item `name`.
+
+    The config.xml layout is the only one JJB can write for folders: in the flat layout the
+    folder's file and its children's directory would have the same path.
+    """
+    return out_dir / os.path.normpath(name) / "config.xml"
+
+
+def write_xml(items: Iterable[XmlJob], out_dir: Path) -> list[Path]:
+    written = []
+    for item in items:
+        target = output_path(out_dir, item.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with io.open(target, "w", encoding="utf-8") as handle:
+            handle.write(item.output().decode("utf-8"))
+        written.append(target)
+    return written

@@ -1,0 +1,130 @@
+"""The organisation, as the org file (delivery.yaml) describes it.
+
+Plain frozen data: loading and checking live in ``model.loader``; what jobs it implies
+lives in ``generator``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+NIGHTLY = "H H(0-5) * * *"
+
+
+@dataclass(frozen=True)
+class GitRepo:
+    url: str
+    branch: str
+    # A directory standing in for a checkout of this repo (examples, tests, offline renders).
+    local_checkout: Path | None = None
+
+
+@dataclass(frozen=True)
+class Updater:
+    label: str
+    credential_id: str
+    poll: str
+
+
+@dataclass(frozen=True)
+class ReleaseLine:
+    name: str
+    branch: str
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """Where a project's jobs live: in a folder, or at the top level under a name prefix."""
+
+    kind: str  # "folder" or "prefix"
+    value: str
+
+    @property
+    def job_prefix(self) -> str:
+        """What every job name of the namespace starts with."""
+        return f"{self.value}/" if self.kind == "folder" else self.value
+
+    def contains(self, job_name: str) -> bool:
+        return job_name.startswith(self.job_prefix)
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    description: str
+    repo: GitRepo
+    jobs_path: str
+    namespace: Namespace
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    settings: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ProvisioningTool:
+    service: str
+    artifact: str
+    command: str
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    description: str
+    services: tuple[str, ...]
+    schedule: str
+    retain: int
+    validate: tuple[str, ...]
+    release_lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Environments:
+    agent_label: str
+    provider: Provider
+    provisioning_tool: ProvisioningTool
+    variants: tuple[Variant, ...]
+
+
+@dataclass(frozen=True)
+class Organisation:
+    name: str
+    org_file: Path
+    jobs_repo: GitRepo
+    root_folder: str
+    updater: Updater
+    release_lines: tuple[ReleaseLine, ...]
+    projects: tuple[Project, ...]
+    environments: Environments | None
+
+    @property
+    def org_dir(self) -> Path:
+        return self.org_file.parent
+
+    def project(self, name: str) -> Project:
+        for project in self.projects:
+            if project.name == name:
+                return project
+        known = ", ".join(p.name for p in self.projects)
+        raise KeyError(f"no project {name!r} in {self.org_file} (projects: {known})")
+
+    def owner_of(self, service: str) -> Project:
+        for project in self.projects:
+            if service in project.services:
+                return project
+        raise KeyError(f"no project owns service {service!r}")
+
+    def release_line(self, name: str) -> ReleaseLine:
+        for line in self.release_lines:
+            if line.name == name:
+                return line
+        known = ", ".join(r.name for r in self.release_lines)
+        raise KeyError(f"no release line {name!r} in {self.org_file} (release lines: {known})")

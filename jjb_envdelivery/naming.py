@@ -1,0 +1,53 @@
+"""The names of generated jobs and views, in one place.
+
+The shipped job-templates produce the service job names below; the generator's
+environment jobs trigger on them, so the two must agree (a test checks that they do).
+"""
+
+from __future__ import annotations
+
+from .model.organisation import Namespace, Organisation, Project
+
+SERVICE_STAGES = ("ci", "package", "deliver")
+ENV_STAGES = ("build", "verify", "gc")
+
+
+def service_job(namespace: Namespace, service: str, release: str, stage: str) -> str:
+    """``<prefix><service>-<release>-<stage>``: the shipped templates' job names."""
+    if stage not in SERVICE_STAGES:
+        raise ValueError(f"unknown stage {stage!r}")
+    return f"{namespace.job_prefix}{service}-{release}-{stage}"
+
+
+def package_job(org: Organisation, service: str, release: str) -> str:
+    return service_job(org.owner_of(service).namespace, service, release, "package")
+
+
+def root_updater(org: Organisation) -> str:
+    return f"{org.root_folder}/root-updater"
+
+
+def child_updater(org: Organisation, project: Project) -> str:
+    return f"{org.root_folder}/updater-{project.name}"
+
+
+def env_job(org: Organisation, variant: str, release: str, stage: str) -> str:
+    if stage not in ENV_STAGES:
+        raise ValueError(f"unknown stage {stage!r}")
+    return f"{org.root_folder}/env-{variant}-{release}-{stage}"
+
+
+def custom_env_job(org: Organisation, release: str) -> str:
+    return f"{org.root_folder}/env-custom-{release}"
+
+
+def project_view(project: Project) -> str:
+    return f"project-{project.name}"
+
+
+def release_view(release: str) -> str:
+    return f"release-{release}"
+
+
+def pipeline_view(release: str) -> str:
+    return f"pipeline-{release}"

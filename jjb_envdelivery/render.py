@@ -1,0 +1,144 @@
+"""Render a whole organisation (or plain JJB paths) to Jenkins config XML.
+
+Everything is generated in memory first; only then is the output directory replaced, so
+a failed render leaves the previous output as it was.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jenkins_jobs.errors import JenkinsJobsException
+
+from .errors import EnvDeliveryError
+from .jjb import pipeline
+from .model.loader import load_organisation
+from .scopes import Scope, local_jobs_dir, project_scope, root_scope
+
+
+@dataclass
+class ScopeResult:
+    scope: Scope
+    rendered: pipeline.RenderedScope
+
+
+@dataclass
+class RenderResult:
+    scopes: list[ScopeResult] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def job_count(self) -> int:
+        return sum(len(s.rendered.jobs) for s in self.scopes)
+
+    @property
+    def view_count(self) -> int:
+        return sum(len(s.rendered.views) for s in self.scopes)
+
+
+def render_scope(scope: Scope, config) -> pipeline.RenderedScope:
+    paths = pipeline.expand_paths(scope.yaml_paths, recursive=not scope.is_root, excludes=[".*"])
+    try:
+        rendered = pipeline.generate_xml(config, paths)
+    except JenkinsJobsException as exc:
+        raise EnvDeliveryError(f"scope {scope.name}: {exc}") from exc
+    check_namespace(scope, rendered)
+    return rendered
+
+
+def check_namespace(scope: Scope, rendered: pipeline.RenderedScope) -> None:
+    """A project scope may only produce jobs inside its namespace, and no views outside it."""
+    if scope.namespace is None:
+        return
+    outside = [name for name in rendered.names() if not scope.namespace.contains(name)]
+    if outside:
+        listed = ", ".join(sorted(outside)[:10]) + (" ..." if len(outside) > 10 else "")
+        raise EnvDeliveryError(
+            f"scope {scope.name}: {len(outside)} item(s) outside its namespace {scope.namespace} "
+            f"(every name must start with {scope.namespace.job_prefix!r}): {listed}"
+        )
+
+
+def check_unique(results: list[ScopeResult]) -> None:
+    """Jenkins names are case-insensitive: two scopes must never generate the same item."""
+    owners: dict[str, str] = {}
+    clashes = []
+    for result in results:
+        for name in result.rendered.names():
+            key = name.lower()
+            if key in owners:
+                clashes.append(f"{name} (scopes {owners[key]} and {result.scope.name})")
+            owners[key] = result.scope.name
+    if clashes:
+        raise EnvDeliveryError("the same item is generated twice: " + "; ".join(clashes))
+
+
+def render_organisation(org_path: Path, conf: Path | None = None, workdir: Path | None = None) -> RenderResult:
+    """Root scope plus every project whose job YAML is at hand (its local checkout)."""
+    org = load_organisation(org_path)
+    config = pipeline.make_jjb_config(conf)
+    result = RenderResult()
+    with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-") as tmp:
+        work = Path(workdir) if workdir else Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        scopes = [root_scope(org, work)]
+        for project in org.projects:
+            jobs_dir = local_jobs_dir(project)
+            if jobs_dir is None:
+                result.skipped.append(f"project {project.name}: no local-checkout in the org file, "
+                                      "so its team YAML is not rendered here")
+                continue
+            scopes.append(project_scope(org, project, work, jobs_dir))
+        for scope in scopes:
+            result.scopes.append(ScopeResult(scope, render_scope(scope, config)))
+    check_unique(result.scopes)
+    return result
+
+
+def render_paths(paths: list[Path], conf: Path | None = None, recursive: bool = False,
+                 excludes: tuple[str, ...] = (".*",)) -> pipeline.RenderedScope:
+    """Plain JJB input, as `jenkins-jobs test` would take it."""
+    config = pipeline.make_jjb_config(conf)
+    expanded = pipeline.expand_paths(paths, recursive or config.recursive, excludes)
+    try:
+        return pipeline.generate_xml(config, expanded)
+    except JenkinsJobsException as exc:
+        raise EnvDeliveryError(str(exc)) from exc
+
+
+def write_output(items, out_dir: Path) -> int:
+    """Replace `out_dir` with exactly `items`, in the layout of `jenkins-jobs test --config-xml`."""
+    out_dir = Path(out_dir)
+    _refuse_foreign_output(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        written = pipeline.write_xml(items, staging)
+        if out_dir.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
+            out_dir.rename(retired / "out")
+            staging.rename(out_dir)
+            shutil.rmtree(retired)
+        else:
+            staging.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return len(written)
+
+
+def _refuse_foreign_output(out_dir: Path) -> None:
+    """Replacing the output directory must never delete something render did not write."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise EnvDeliveryError(f"output {out_dir} exists and is not a directory")
+    foreign = [p for p in out_dir.rglob("*") if p.is_file() and p.name != "config.xml"]
+    if foreign:
+        raise EnvDeliveryError(
+            f"refusing to replace {out_dir}: it holds files a render did not write "
+            f"(e.g. {foreign[0]}); choose an empty or new output directory"
+        )

@@ -1,0 +1,1 @@
+"""Test doubles that users can run too: an emulator of the Jenkins REST layer."""
