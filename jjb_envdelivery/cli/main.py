@@ -8,9 +8,9 @@ import sys
 
 from .. import __version__
 from ..errors import EnvDeliveryError
-from . import render
+from . import context, render
 
-SUBCOMMANDS = (render,)
+SUBCOMMANDS = (render, context)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -43,6 +43,9 @@ def project_context(org: Organisation, project: Project) -> list[dict]:
         "job-prefix": project.namespace.job_prefix,
         "envdelivery-project": project.name,
         "jobs-disabled": False,
+        # Who may copy a CI job's artifacts besides its package job: the environment jobs,
+        # which fetch the provisioning tool.
+        "envdelivery-copiers": f"{org.root_folder}/*",
         "release": [{line.name: {"branch": line.branch}} for line in org.release_lines],
     }}]
 

@@ -1,0 +1,155 @@
+"""`jjb-envdelivery render`: output layout, equality with plain `jenkins-jobs test`, and
+that a failed render writes nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jjb_envdelivery.cli.main import main
+from jjb_envdelivery.jjb.templates import shipped_templates_dir
+
+SMALL_ORG = Path(__file__).parent / "fixtures" / "small-org"
+JENKINS_JOBS = Path(sys.executable).with_name("jenkins-jobs")
+
+
+@pytest.fixture
+def small_org(tmp_path):
+    """A writable copy, so tests can break it."""
+    return Path(shutil.copytree(SMALL_ORG, tmp_path / "org"))
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def jenkins_jobs_test(paths: list[Path], out: Path, recursive: bool) -> None:
+    command = [JENKINS_JOBS, "-l", "error", "test", "--config-xml", "-o", out]
+    if recursive:
+        command.append("-r")
+    subprocess.run([*command, os.pathsep.join(map(str, paths))], check=True, capture_output=True,
+                   cwd=out.parent)
+
+
+def test_small_org_layout(small_org, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["render", str(small_org), "-o", str(out)]) == 0
+    assert "rendered 16 jobs and 6 views in 3 scopes: 22 files" in capsys.readouterr().out
+    files = tree(out)
+    assert all(name.endswith("/config.xml") for name in files)
+    assert "payments/billing-current-lint/config.xml" in files
+    assert "web-ui-current-ci/config.xml" in files
+    assert "delivery/updater-web/config.xml" in files
+
+
+def assert_same_as_jenkins_jobs_test(org_dir: Path, tmp_path: Path, projects: list[tuple[str, Path]]):
+    out, emitted, expected = tmp_path / "render", tmp_path / "yaml", tmp_path / "expected"
+    expected.mkdir()
+    assert main(["render", str(org_dir), "-o", str(out), "--emit-yaml", str(emitted)]) == 0
+    jenkins_jobs_test([emitted / "root.yaml"], expected, recursive=False)
+    for project, jobs_dir in projects:
+        # Team directories are read recursively, as `jenkins-jobs test -r` would.
+        jenkins_jobs_test([emitted / f"context-{project}.yaml", shipped_templates_dir(), jobs_dir],
+                          expected, recursive=True)
+    rendered, plain = tree(out), tree(expected)
+    assert rendered.keys() == plain.keys()
+    assert [name for name in rendered if rendered[name] != plain[name]] == []
+    return rendered
+
+
+def test_small_org_equals_plain_jenkins_jobs_test(small_org, tmp_path):
+    assert_same_as_jenkins_jobs_test(small_org, tmp_path, [
+        ("payments", small_org / "teams/payments/jenkins"), ("web", small_org / "teams/web/jenkins")])
+
+
+def test_example_org_equals_plain_jenkins_jobs_test(example_org_dir, tmp_path):
+    from jjb_envdelivery.model.loader import load_organisation
+
+    org = load_organisation(example_org_dir)
+    rendered = assert_same_as_jenkins_jobs_test(
+        example_org_dir, tmp_path,
+        [(p.name, p.repo.local_checkout / p.jobs_path) for p in org.projects])
+    # About 400 jobs, like the paper's organisation: 40 services x 3 release lines x 3 jobs,
+    # plus folders, updaters, environment jobs; and the views.
+    jobs = [name for name in rendered if not name.startswith(("project-", "release-", "pipeline-"))]
+    assert len(jobs) == 40 * 3 * 3 + 6 + 7 + 27
+
+
+def test_invalid_org_writes_nothing(small_org, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["render", str(small_org), "-o", str(out)]) == 0
+    before = tree(out)
+    text = (small_org / "delivery.yaml").read_text().replace("services: [billing, ui]", "services: [nope]")
+    (small_org / "delivery.yaml").write_text(text)
+    assert main(["render", str(small_org), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"{small_org / 'delivery.yaml'}:29: environments.variants[0].services: unknown service 'nope'" in err
+    assert tree(out) == before
+
+
+def test_bad_team_yaml_names_scope_and_file(small_org, tmp_path, capsys):
+    bad = small_org / "teams/web/jenkins/jobs.yaml"
+    bad.write_text(bad.read_text() + "      - no-such-builder\n")
+    out = tmp_path / "out"
+    assert main(["render", str(small_org), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "scope web:" in err and "no-such-builder" in err
+    assert not out.exists()
+
+
+def test_team_job_outside_its_namespace_is_refused(small_org, tmp_path, capsys):
+    (small_org / "teams/web/jenkins/escape.yaml").write_text(
+        "- job:\n    name: delivery/root-updater\n    disabled: false\n")
+    assert main(["render", str(small_org), "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "scope web: 1 item(s) outside its namespace prefix:web-" in err
+    assert "delivery/root-updater" in err
+
+
+def test_rerender_replaces_stale_output(small_org, tmp_path):
+    out = tmp_path / "out"
+    assert main(["render", str(small_org), "-o", str(out)]) == 0
+    (small_org / "teams/web/jenkins/jobs.yaml").write_text(
+        "- job:\n    name: web-ui-upcoming-ci\n    disabled: false\n")
+    assert main(["render", str(small_org), "-o", str(out)]) == 0
+    assert not (out / "web-ui-current-ci").exists()
+    assert (out / "web-ui-upcoming-ci" / "config.xml").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]  # no staging left
+
+
+def test_refuses_to_replace_a_directory_it_did_not_write(small_org, tmp_path, capsys):
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    assert main(["render", str(small_org), "-o", str(out)]) == 1
+    assert "refusing to replace" in capsys.readouterr().err
+    assert (out / "notes.txt").read_text() == "keep me"
+
+
+def test_project_without_local_checkout_is_noted(small_org, tmp_path, capsys):
+    text = (small_org / "delivery.yaml").read_text().replace(", local-checkout: teams/web", "")
+    (small_org / "delivery.yaml").write_text(text)
+    assert main(["render", str(small_org), "-o", str(tmp_path / "out")]) == 0
+    assert "note: project web: no local-checkout" in capsys.readouterr().out
+    assert not (tmp_path / "out" / "web-ui-current-ci").exists()
+
+
+def test_missing_jobs_directory(small_org, tmp_path, capsys):
+    shutil.rmtree(small_org / "teams/web/jenkins")
+    assert main(["render", str(small_org), "-o", str(tmp_path / "out")]) == 1
+    assert "project web: no job YAML directory at" in capsys.readouterr().err
+
+
+def test_plain_jjb_paths(tmp_path):
+    job = tmp_path / "jobs.yaml"
+    job.write_text("- job:\n    name: f\n    project-type: folder\n- job:\n    name: f/j\n")
+    out, expected = tmp_path / "out", tmp_path / "expected"
+    expected.mkdir()
+    assert main(["render", str(job), "-o", str(out)]) == 0
+    jenkins_jobs_test([job], expected, recursive=False)
+    assert tree(out) == tree(expected)
