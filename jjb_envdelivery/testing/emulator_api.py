@@ -1,0 +1,416 @@
+"""``api/json`` for the Jenkins REST emulator: Stapler-style export with ``tree``/``depth``.
+
+Each object is an ``Exported`` bean: its Java class and its ``@Exported`` properties in
+Stapler's order (superclass first, alphabetical within a class), each with a visibility.
+``export`` applies the pruners of shared/reference/jenkins-rest.md §2.11.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from typing import Any
+
+from .emulator_state import Build, Group, Item, QueueItem, State, View, raw_encode
+
+Value = Any  # JSON value, Exported, list of those, or a zero-argument callable (lazy)
+
+
+@dataclass
+class Exported:
+    cls: str | None  # None: no _class (e.g. plugin entries)
+    props: list[tuple[str, int, Value]]  # (name, visibility, value)
+
+
+# --- pruners ----------------------------------------------------------------------------------
+
+
+class ByDepth:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def child(self, name: str, visibility: int) -> ByDepth | None:
+        return ByDepth(self.n + 1) if visibility >= self.n else None
+
+    def range(self, name: str) -> tuple[int | None, int | None] | None:
+        return None
+
+
+class NamedPath:
+    """``tree=a,b[c,d{0,5}]``: selects properties, never orders them."""
+
+    def __init__(self, children: dict[str, tuple[NamedPath, tuple | None]]) -> None:
+        self.children = children
+
+    def child(self, name: str, visibility: int) -> NamedPath | None:
+        hit = self.children.get(name)
+        return hit[0] if hit else None
+
+    def range(self, name: str) -> tuple[int | None, int | None] | None:
+        hit = self.children.get(name)
+        return hit[1] if hit else None
+
+
+def parse_tree(spec: str) -> NamedPath:
+    """Parse Stapler's tree syntax; ValueError when malformed (Jenkins answers 500)."""
+    pos = 0
+
+    def name() -> str:
+        nonlocal pos
+        start = pos
+        while pos < len(spec) and spec[pos] not in ",[]{}":
+            pos += 1
+        if pos == start:
+            raise ValueError(f"expected a property name at {start} in {spec!r}")
+        return spec[start:pos].strip()
+
+    def rng() -> tuple[int | None, int | None]:
+        nonlocal pos
+        end = spec.find("}", pos)
+        if end < 0:
+            raise ValueError("unclosed {")
+        body, pos = spec[pos:end], end + 1
+        lo, sep, hi = body.partition(",")
+        try:
+            if not sep:
+                return int(lo), int(lo) + 1
+            return (int(lo) if lo.strip() else None), (int(hi) if hi.strip() else None)
+        except ValueError as exc:
+            raise ValueError(f"bad range {{{body}}}") from exc
+
+    def tree_list() -> NamedPath:
+        nonlocal pos
+        children: dict[str, tuple[NamedPath, tuple | None]] = {}
+        while True:
+            key = name()
+            sub = NamedPath({})
+            r = None
+            if pos < len(spec) and spec[pos] == "[":
+                pos += 1
+                sub = tree_list()
+                if pos >= len(spec) or spec[pos] != "]":
+                    raise ValueError("unclosed [")
+                pos += 1
+            if pos < len(spec) and spec[pos] == "{":
+                pos += 1
+                r = rng()
+            children[key] = (sub, r)
+            if pos < len(spec) and spec[pos] == ",":
+                pos += 1
+                continue
+            return NamedPath(children)
+
+    result = tree_list()
+    if pos != len(spec):
+        raise ValueError(f"unexpected {spec[pos]!r} at {pos}")
+    return result
+
+
+def make_pruner(query: dict[str, str]) -> ByDepth | NamedPath:
+    if "tree" in query:
+        return parse_tree(query["tree"])
+    depth = int(query.get("depth", "0"))  # non-numeric → ValueError → 500
+    return ByDepth(1 - depth)
+
+
+def export(obj: Exported, pruner: ByDepth | NamedPath) -> bytes:
+    return json.dumps(_object(obj, pruner, root=True), ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
+
+
+def _object(obj: Exported, pruner: ByDepth | NamedPath, root: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if obj.cls is not None:
+        out["_class"] = obj.cls
+    for name, visibility, value in obj.props:
+        child = pruner.child(name, visibility)
+        if child is None:
+            continue
+        if callable(value):
+            value = value()
+        if isinstance(value, list):
+            r = pruner.range(name)
+            if r is not None:
+                value = value[r[0]:r[1]]
+        out[name] = _value(value, child)
+    return out
+
+
+def _value(value: Value, pruner: ByDepth | NamedPath) -> Any:
+    if isinstance(value, Exported):
+        return _object(value, pruner)
+    if isinstance(value, list):
+        return [_value(v, pruner) for v in value]
+    return value
+
+
+# --- beans ------------------------------------------------------------------------------------
+
+
+class Beans:
+    """Builds the exported beans of one request (absolute URLs need its Host)."""
+
+    def __init__(self, state: State, base_url: str, version: str) -> None:
+        self.state = state
+        self.base = base_url  # "http://host:port/"
+        self.version = version
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    # items -------------------------------------------------------------------------------
+
+    def color(self, item: Item) -> str:
+        if item.disabled:
+            return "disabled"
+        base = {"SUCCESS": "blue", "FAILURE": "red", "UNSTABLE": "yellow",
+                "ABORTED": "aborted", "NOT_BUILT": "notbuilt"}
+        color = base.get(item.builds[0].result, "blue") if item.builds else "notbuilt"
+        return color  # no build ever runs, so never "_anime"
+
+    def _queued(self, item: Item) -> QueueItem | None:
+        for q in self.state.queue.values():
+            if q.item is item and q.build is None:
+                return q
+        return None
+
+    def build_ref(self, item: Item, build: Build | None) -> Exported | None:
+        if build is None:
+            return None
+        return Exported(item.type.build_class, [
+            ("number", 2, build.number),
+            ("url", 2, self.url(f"{item.path}{build.number}/")),
+        ])
+
+    def _last(self, item: Item, results: tuple[str, ...] | None) -> Exported | None:
+        for b in item.builds:
+            if results is None or b.result in results:
+                return self.build_ref(item, b)
+        return None
+
+    def item(self, item: Item) -> Exported:
+        if item.is_folder:
+            return self.folder(item)
+        return self.job(item)
+
+    def _abstract_item(self, item: Item) -> list[tuple[str, int, Value]]:
+        return [
+            ("actions", 1, list[Any]()),
+            ("description", 1, lambda: item.description),
+            ("displayName", 1, item.name),
+            ("displayNameOrNull", 1, None),
+            ("fullDisplayName", 1, item.full_name.replace("/", " » ")),
+            ("fullName", 1, item.full_name),
+            ("name", 999, item.name),
+            ("url", 999, self.url(item.path)),
+        ]
+
+    def job(self, item: Item) -> Exported:
+        queued = self._queued(item)
+        builds = [self.build_ref(item, b) for b in item.builds[:100]]
+        props = self._abstract_item(item) + [
+            ("buildable", 1, not item.disabled),
+            ("builds", 1, builds),
+            ("color", 2, lambda: self.color(item)),
+            ("firstBuild", 1, self.build_ref(item, item.builds[-1] if item.builds else None)),
+            ("healthReport", 1, list[Any]()),
+            ("inQueue", 1, queued is not None),
+            ("keepDependencies", 1, False),
+            ("lastBuild", 1, self._last(item, None)),
+            ("lastCompletedBuild", 1, self._last(item, None)),
+            ("lastFailedBuild", 1, self._last(item, ("FAILURE",))),
+            ("lastStableBuild", 1, self._last(item, ("SUCCESS",))),
+            ("lastSuccessfulBuild", 1, self._last(item, ("SUCCESS", "UNSTABLE"))),
+            ("lastUnstableBuild", 1, self._last(item, ("UNSTABLE",))),
+            ("lastUnsuccessfulBuild", 1, self._last(item, ("FAILURE", "UNSTABLE", "ABORTED"))),
+            ("nextBuildNumber", 1, item.next_build_number),
+            ("property", 1, list[Any]()),
+            ("queueItem", 1, self.queue_item(queued) if queued else None),
+            ("allBuilds", -2, [self.build_ref(item, b) for b in item.builds]),
+        ]
+        if item.type.root == "flow-definition":
+            # WorkflowJob is no AbstractProject (not in the reference; plugin's own exports)
+            props += [("concurrentBuild", 1, True), ("disabled", 1, item.disabled),
+                      ("resumeBlocked", 1, False)]
+        else:
+            props += [
+                ("concurrentBuild", 1, False),
+                ("disabled", 1, item.disabled),
+                ("downstreamProjects", 1, list[Any]()),
+                ("labelExpression", 1, None),
+                ("scm", 1, Exported("hudson.scm.NullSCM", [])),
+                ("upstreamProjects", 1, list[Any]()),
+            ]
+        return Exported(item.type.cls, props)
+
+    def folder(self, item: Item) -> Exported:
+        return Exported(item.type.cls, self._abstract_item(item) + [
+            ("healthReport", 1, list[Any]()),
+            ("jobs", 1, lambda: [self.item(c) for c in item.sorted_items()]),
+            ("primaryView", 1, lambda: self.view(item, item.views[item.primary_view])),
+            ("views", 1, lambda: [self.view(item, v) for v in item.sorted_views()]),
+        ])
+
+    # root, views ---------------------------------------------------------------------------
+
+    def root(self) -> Exported:
+        root = self.state.root
+        return Exported("hudson.model.Hudson", [
+            ("assignedLabels", 1, [Exported(None, [("name", 999, "built-in")])]),
+            ("mode", 1, "NORMAL"),
+            ("nodeDescription", 1, "the built-in node of the REST emulator"),
+            ("nodeName", 1, ""),
+            ("numExecutors", 1, 0),
+            ("description", 1, None),
+            ("jobs", 1, lambda: [self.item(i) for i in root.sorted_items()]),
+            ("overallLoad", 1, {}),
+            ("primaryView", 1, lambda: self.view(root, root.views[root.primary_view])),
+            ("quietDownReason", 1, None),
+            ("quietingDown", 1, False),
+            ("slaveAgentPort", 1, -1),
+            ("unlabeledLoad", 1, Exported("jenkins.model.UnlabeledLoadStatistics", [])),
+            ("url", 1, self.base),
+            ("useCrumbs", 1, self.use_crumbs),
+            ("useSecurity", 1, self.use_security),
+            ("views", 1, lambda: [self.view(root, v) for v in root.sorted_views()]),
+        ])
+
+    use_crumbs = True
+    use_security = True
+
+    def view_url(self, owner: Group, view: View) -> str:
+        if view.name == owner.primary_view:
+            return self.url(owner.path)  # the default view answers at its owner's URL
+        return self.url(f"{owner.path}view/{raw_encode(view.name)}/")
+
+    def view(self, owner: Group, view: View) -> Exported:
+        return Exported(view.type.cls, [
+            ("description", 1, lambda: view.description),
+            ("jobs", 1, lambda: [self.item(i) for i in self.view_items(owner, view)]),
+            ("name", 2, view.name),
+            ("property", 1, list[Any]()),
+            ("url", 2, self.view_url(owner, view)),
+        ])
+
+    def view_items(self, owner: Group, view: View) -> list[Item]:
+        if view.type.root == "hudson.model.AllView":
+            return owner.sorted_items()
+        root = ET.fromstring(view.config)
+        names = {(s.text or "").lower() for s in root.findall("jobNames/string")}
+        regex = root.findtext("includeRegex")
+        out = []
+        for item in owner.sorted_items():
+            if item.name.lower() in names or (regex and re.fullmatch(regex, item.name)):
+                out.append(item)
+        return out
+
+    # queue, builds, plugins ----------------------------------------------------------------
+
+    def queue_item(self, q: QueueItem) -> Exported:
+        task = Exported(q.item.type.cls, [
+            ("name", 999, q.item.name),
+            ("url", 999, self.url(q.item.path)),
+            ("color", 2, self.color(q.item)),
+        ])
+        cause = Exported("hudson.model.Cause$UserIdCause", [
+            ("shortDescription", 999, "Started by remote request"),
+        ])
+        # Queue.Item is @ExportedBean(defaultVisibility=999): everything always written
+        props: list[tuple[str, int, Value]] = [
+            ("actions", 999, [Exported("hudson.model.CauseAction", [("causes", 999, [cause])])]),
+            ("blocked", 999, False),
+            ("buildable", 999, False),
+            ("id", 999, q.id),
+            ("inQueueSince", 999, int(q.since * 1000)),
+            ("params", 999, q.params),
+            ("stuck", 999, False),
+            ("task", 999, task),
+            ("url", 999, f"queue/item/{q.id}/"),
+        ]
+        if q.build is None:
+            left = max(0.0, q.ready_at - time.time())
+            props += [("why", 999, f"In the quiet period. Expires in {left:.1f} sec"),
+                      ("timestamp", 999, int(q.ready_at * 1000))]
+            return Exported("hudson.model.Queue$WaitingItem", props)
+        props += [("why", 999, None),
+                  ("cancelled", 999, False),
+                  ("executable", 999, Exported(q.item.type.build_class, [
+                      ("number", 999, q.build.number),
+                      ("url", 999, self.url(f"{q.item.path}{q.build.number}/")),
+                  ]))]
+        return Exported("hudson.model.Queue$LeftItem", props)
+
+    def queue(self) -> Exported:
+        waiting = [q for q in self.state.queue.values() if q.build is None]
+        return Exported("hudson.model.Queue", [
+            ("discoverableItems", 1, list[Any]()),
+            ("items", 1, [self.queue_item(q) for q in waiting]),
+        ])
+
+    def build(self, item: Item, build: Build) -> Exported:
+        return Exported(item.type.build_class, [
+            ("actions", 1, list[Any]()),
+            ("artifacts", 1, list[Any]()),
+            ("building", 1, False),
+            ("description", 1, None),
+            ("displayName", 1, f"#{build.number}"),
+            ("duration", 1, 0),
+            ("estimatedDuration", 1, 0),
+            ("executor", 1, None),
+            ("fullDisplayName", 1, f"{item.full_name.replace('/', ' » ')} #{build.number}"),
+            ("id", 1, str(build.number)),
+            ("inProgress", 1, False),
+            ("keepLog", 1, False),
+            ("number", 1, build.number),
+            ("queueId", 1, build.queue_id),
+            ("result", 1, build.result),
+            ("timestamp", 1, build.timestamp),
+            ("url", 1, self.url(f"{item.path}{build.number}/")),
+            ("builtOn", 1, ""),
+            ("changeSet", 1, Exported("hudson.scm.EmptyChangeLogSet",
+                                      [("items", 1, list[Any]()), ("kind", 1, None)])),
+            ("culprits", 1, list[Any]()),
+        ])
+
+    def plugins(self) -> Exported:
+        def plugin(p: dict[str, Any]) -> Exported:
+            deps = [Exported(None, [("optional", 1, bool(d.get("optional", False))),
+                                    ("shortName", 1, d["shortName"]),
+                                    ("version", 1, d.get("version", ""))])
+                    for d in p.get("dependencies", [])]
+            short = p["shortName"]
+            return Exported(None, [
+                ("active", 1, p.get("active", True)),
+                ("backupVersion", 1, None),
+                ("bundled", 1, False),
+                ("deleted", 1, False),
+                ("dependencies", 1, deps),
+                ("detached", 1, False),
+                ("downgradable", 1, False),
+                ("enabled", 1, p.get("enabled", True)),
+                ("hasUpdate", 1, False),
+                ("longName", 1, p.get("longName", short)),
+                ("pinned", 1, False),
+                ("requiredCoreVersion", 1, p.get("requiredCoreVersion", "2.440.3")),
+                ("shortName", 1, short),
+                ("supportsDynamicLoad", 1, "MAYBE"),
+                ("url", 1, p.get("url", f"https://plugins.jenkins.io/{short}")),
+                ("version", 1, str(p.get("version", "1.0"))),
+            ])
+
+        return Exported("hudson.LocalPluginManager", [
+            ("plugins", 1, [plugin(p) for p in self.state.plugins]),
+        ])
+
+    def user(self, name: str) -> Exported:
+        return Exported("hudson.model.User", [
+            ("absoluteUrl", 1, self.url(f"user/{raw_encode(name)}")),
+            ("description", 1, None),
+            ("fullName", 1, name),
+            ("id", 1, name),
+            ("property", 1, list[Any]()),
+        ])
+

@@ -1,0 +1,538 @@
+"""State of the Jenkins REST emulator: items, views, queue, builds, and their XML.
+
+Plain data plus the checks Jenkins applies when it stores configuration
+(shared/reference/jenkins-rest.md §2.2-§2.8). No HTTP here; see ``jenkins_emulator``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+FOLDER_CLASS = "com.cloudbees.hudson.plugins.folder.Folder"
+XML_DECLARATION = '<?xml version="1.1" encoding="UTF-8"?>\n'
+QUEUE_LEFT_TTL = 300.0  # Queue keeps left items 5 minutes (§2.7)
+
+
+class Failure(Exception):
+    """hudson.model.Failure: answered 400 with ``X-Error`` (§2.13)."""
+
+
+class ServerError(Exception):
+    """An uncaught exception in Jenkins: answered 500 with the "Oops!" page."""
+
+
+@dataclass(frozen=True)
+class ItemType:
+    root: str  # XML root element
+    cls: str  # Java class reported as _class
+    plugin: str | None  # plugin short name that must be installed
+    folder: bool = False
+    build_class: str = "hudson.model.FreeStyleBuild"
+    default_config: str = ""
+
+
+_FREESTYLE_DEFAULT = (
+    "<project><keepDependencies>false</keepDependencies><properties/>"
+    '<scm class="hudson.scm.NullSCM"/><canRoam>true</canRoam><disabled>false</disabled>'
+    "<blockBuildWhenDownstreamBuilding>false</blockBuildWhenDownstreamBuilding>"
+    "<blockBuildWhenUpstreamBuilding>false</blockBuildWhenUpstreamBuilding><triggers/>"
+    "<concurrentBuild>false</concurrentBuild><builders/><publishers/><buildWrappers/></project>"
+)
+
+ITEM_TYPES: dict[str, ItemType] = {
+    t.root: t
+    for t in (
+        ItemType("project", "hudson.model.FreeStyleProject", None,
+                 default_config=_FREESTYLE_DEFAULT),
+        ItemType(FOLDER_CLASS, FOLDER_CLASS, "cloudbees-folder", folder=True,
+                 default_config=f"<{FOLDER_CLASS}><properties/><healthMetrics/></{FOLDER_CLASS}>"),
+        ItemType("flow-definition", "org.jenkinsci.plugins.workflow.job.WorkflowJob",
+                 "workflow-job", build_class="org.jenkinsci.plugins.workflow.job.WorkflowRun",
+                 default_config="<flow-definition><keepDependencies>false</keepDependencies>"
+                 "<properties/><triggers/><disabled>false</disabled></flow-definition>"),
+        ItemType("matrix-project", "hudson.matrix.MatrixProject", "matrix-project",
+                 build_class="hudson.matrix.MatrixBuild"),
+        ItemType("maven2-moduleset", "hudson.maven.MavenModuleSet", "maven-plugin",
+                 build_class="hudson.maven.MavenModuleSetBuild"),
+    )
+}
+ITEM_TYPES_BY_CLASS = {t.cls: t for t in ITEM_TYPES.values()}
+
+
+@dataclass(frozen=True)
+class ViewType:
+    root: str
+    cls: str
+    plugin: str | None
+
+
+VIEW_TYPES: dict[str, ViewType] = {
+    t.root: t
+    for t in (
+        ViewType("hudson.model.ListView", "hudson.model.ListView", None),
+        ViewType("hudson.model.AllView", "hudson.model.AllView", None),
+        ViewType("hudson.model.MyView", "hudson.model.MyView", None),
+        ViewType("au.com.centrumsystems.hudson.plugin.buildpipeline.BuildPipelineView",
+                 "au.com.centrumsystems.hudson.plugin.buildpipeline.BuildPipelineView",
+                 "build-pipeline-plugin"),
+        ViewType("hudson.plugins.nested_view.NestedView", "hudson.plugins.nested_view.NestedView",
+                 "nested-view"),
+        ViewType("hudson.plugins.sectioned_view.SectionedView",
+                 "hudson.plugins.sectioned_view.SectionedView", "sectioned-view"),
+    )
+}
+ALL_VIEW = VIEW_TYPES["hudson.model.AllView"]
+
+DEFAULT_PLUGINS: list[dict[str, Any]] = [
+    {"shortName": "cloudbees-folder", "version": "6.1012.v79a_86a_1ea_c1f",
+     "longName": "Folders Plugin"},
+    {"shortName": "workflow-job", "version": "1505.vea_4b_20a_4a_495",
+     "longName": "Pipeline: Job"},
+    {"shortName": "matrix-project", "version": "847.v88a_f90ff9f20",
+     "longName": "Matrix Project Plugin"},
+    {"shortName": "build-pipeline-plugin", "version": "2.0.2",
+     "longName": "Build Pipeline Plugin"},
+    {"shortName": "nested-view", "version": "1.37", "longName": "Nested View Plugin"},
+    {"shortName": "sectioned-view", "version": "1.29", "longName": "Sectioned View Plugin"},
+]
+
+# --- names (Jenkins.checkGoodName, §2.3) -----------------------------------------------------
+
+_UNSAFE = "?*/\\%!@#$^&|<>[]:;"
+
+
+def check_good_name(name: str | None) -> str:
+    """Raise Failure with Jenkins's message for a bad name; return the trimmed name."""
+    if name is None or name == "":
+        raise Failure("No name is specified")
+    trimmed = name.strip()
+    if trimmed in (".", ".."):
+        raise Failure(f"“{trimmed}” is not an allowed name")
+    if any(_is_iso_control(c) for c in name):
+        shown = "".join(f"\\u{ord(c)};" if _is_iso_control(c) else c for c in name)
+        raise Failure(f"No control code is allowed: {shown}")
+    for c in name:
+        if c in _UNSAFE:
+            raise Failure(f"‘{c}’ is an unsafe character")
+    if trimmed.endswith("."):
+        raise Failure("A name cannot end with ‘.’")
+    return trimmed
+
+
+def raw_encode(name: str) -> str:
+    """hudson.Util.rawEncode: escapes non-ASCII, space, "#%<>[\\]^`{|} and /;:?."""
+    return quote(name, safe="!$&'()*+,=@~")
+
+
+def _is_iso_control(c: str) -> bool:
+    o = ord(c)
+    return o <= 0x1F or 0x7F <= o <= 0x9F
+
+
+# --- XML --------------------------------------------------------------------------------------
+
+
+def parse_xml(body: bytes | str) -> ET.Element:
+    """Parse a posted config; ValueError when malformed (Jenkins answers 500)."""
+    try:
+        return ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _escape(text: str) -> str:
+    # XStream's PrettyPrintWriter escapes these (unconfirmed for Jenkins's exact driver).
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("'", "&apos;").replace("\r", "&#xd;"))
+
+
+def serialise(root: ET.Element) -> str:
+    """Re-serialise like XStream: 2-space indent, ``<x/>`` when empty, comments dropped.
+
+    Jenkins returns a re-serialisation of its in-memory object, never the posted bytes (§2.4).
+    Element order and unknown elements are kept: XStream's defaults per class are not modelled.
+    """
+    out: list[str] = []
+
+    def write(el: ET.Element, depth: int) -> None:
+        pad = "  " * depth
+        attrs = "".join(f' {k}="{_escape(v)}"' for k, v in el.attrib.items())
+        children = [c for c in el if isinstance(c.tag, str)]
+        text = el.text or ""
+        if not children:
+            if text:
+                out.append(f"{pad}<{el.tag}{attrs}>{_escape(text)}</{el.tag}>")
+            else:
+                out.append(f"{pad}<{el.tag}{attrs}/>")
+            return
+        out.append(f"{pad}<{el.tag}{attrs}>")
+        for child in children:
+            write(child, depth + 1)
+        out.append(f"{pad}</{el.tag}>")
+
+    write(root, 0)
+    return "\n".join(out)
+
+
+def child_text(root: ET.Element, tag: str) -> str | None:
+    """Text of a direct child: None when absent, "" when empty (XStream null vs "")."""
+    el = root.find(tag)
+    if el is None:
+        return None
+    return el.text or ""
+
+
+def set_child_text(root: ET.Element, tag: str, text: str, after: str | None = None) -> None:
+    el = root.find(tag)
+    if el is None:
+        el = ET.Element(tag)
+        anchor = root.find(after) if after else None
+        index = list(root).index(anchor) + 1 if anchor is not None else len(root)
+        root.insert(index, el)
+    el.text = text
+
+
+# --- model ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Build:
+    number: int
+    queue_id: int
+    timestamp: int  # ms
+    result: str
+
+
+@dataclass
+class View:
+    name: str
+    type: ViewType
+    config: str  # serialised, without declaration
+
+    def root(self) -> ET.Element:
+        return ET.fromstring(self.config)
+
+    @property
+    def description(self) -> str | None:
+        return child_text(self.root(), "description")
+
+
+def default_view_config(vtype: ViewType, name: str) -> str:
+    root = ET.Element(vtype.root)
+    ET.SubElement(root, "name").text = name
+    ET.SubElement(root, "filterExecutors").text = "false"
+    ET.SubElement(root, "filterQueue").text = "false"
+    ET.SubElement(root, "properties", {"class": "hudson.model.View$PropertyList"})
+    return serialise(root)
+
+
+class Group:
+    """An ItemGroup + ViewGroup: the root, or a folder."""
+
+    def __init__(self, default_view: str) -> None:
+        self.items: dict[str, Item] = {}  # key: name.lower() (case-insensitive map)
+        self.views: dict[str, View] = {}  # case-sensitive
+        self.primary_view = default_view
+        self.views[default_view] = View(default_view, ALL_VIEW,
+                                        default_view_config(ALL_VIEW, default_view))
+
+    # parent path, e.g. "job/a/job/b/" ("" for the root)
+    path = ""
+    full_name = ""
+
+    def get_item(self, name: str) -> Item | None:
+        return self.items.get(name.lower())
+
+    def sorted_items(self) -> list[Item]:
+        # CopyOnWriteMap.Tree with CASE_INSENSITIVE_ORDER
+        return [self.items[k] for k in sorted(self.items)]
+
+    def get_view(self, name: str) -> View | None:
+        return self.views.get(name)
+
+    def sorted_views(self) -> list[View]:
+        return [self.views[k] for k in sorted(self.views)]
+
+
+class Item(Group):
+    """A top-level item. Only folders use the Group part."""
+
+    def __init__(self, name: str, itype: ItemType, config: str, parent: Group) -> None:
+        super().__init__("All")
+        self.name = name
+        self.type = itype
+        self.config = config
+        self.parent = parent
+        self.builds: list[Build] = []
+        self.next_build_number = 1
+
+    @property
+    def path(self) -> str:  # type: ignore[override]
+        return f"{self.parent.path}job/{raw_encode(self.name)}/"
+
+    @property
+    def full_name(self) -> str:  # type: ignore[override]
+        return f"{self.parent.full_name}/{self.name}" if self.parent.full_name else self.name
+
+    @property
+    def is_folder(self) -> bool:
+        return self.type.folder
+
+    def root(self) -> ET.Element:
+        return ET.fromstring(self.config)
+
+    @property
+    def description(self) -> str | None:
+        return child_text(self.root(), "description")
+
+    @property
+    def disabled(self) -> bool:
+        return (child_text(self.root(), "disabled") or "").strip() == "true"
+
+    def set_disabled(self, value: bool) -> None:
+        root = self.root()
+        set_child_text(root, "disabled", "true" if value else "false", after="keepDependencies")
+        self.config = serialise(root)
+
+    @property
+    def parameterized(self) -> bool:
+        return self.root().find(".//hudson.model.ParametersDefinitionProperty") is not None
+
+    def quiet_period(self) -> float | None:
+        text = child_text(self.root(), "quietPeriod")
+        try:
+            return float(text) if text else None
+        except ValueError:
+            return None
+
+
+@dataclass
+class QueueItem:
+    id: int
+    item: Item
+    params: str
+    since: float  # seconds
+    ready_at: float
+    build: Build | None = None
+    left_at: float | None = None
+
+
+@dataclass
+class State:
+    """Everything the emulator stores. Callers hold ``lock`` (in the server) while using it."""
+
+    plugins: list[dict[str, Any]] = field(default_factory=lambda: list(DEFAULT_PLUGINS))
+    root: Group = field(default_factory=lambda: Group("all"))
+    queue: dict[int, QueueItem] = field(default_factory=dict)
+    next_queue_id: int = 1
+    build_result: str = "SUCCESS"
+
+    # --- lookup ------------------------------------------------------------------------------
+
+    def installed(self, plugin: str | None) -> bool:
+        return plugin is None or any(p.get("shortName") == plugin for p in self.plugins)
+
+    def item_type(self, root: ET.Element) -> ItemType:
+        itype = ITEM_TYPES.get(root.tag)
+        if itype is None or not self.installed(itype.plugin):
+            raise ServerError(f"Unable to read config.xml: unknown element {root.tag}")
+        return itype
+
+    def view_type(self, root: ET.Element) -> ViewType:
+        vtype = VIEW_TYPES.get(root.tag)
+        if vtype is None or not self.installed(vtype.plugin):
+            raise ServerError(f"Unable to read: unknown view element {root.tag}")
+        return vtype
+
+    def find(self, full_name: str) -> Item | None:
+        group: Group = self.root
+        item: Item | None = None
+        for part in full_name.strip("/").split("/"):
+            if not isinstance(group, Group) or (item is not None and not item.is_folder):
+                return None
+            item = group.get_item(part)
+            if item is None:
+                return None
+            group = item
+        return item
+
+    def all_items(self, group: Group | None = None) -> list[Item]:
+        out: list[Item] = []
+        for item in (group or self.root).sorted_items():
+            out.append(item)
+            if item.is_folder:
+                out.extend(self.all_items(item))
+        return out
+
+    # --- mutation ----------------------------------------------------------------------------
+
+    def create_item(self, parent: Group, name: str, body: bytes) -> Item:
+        """Checks 6-7 of §2.2 (name already checked): malformed/unknown → ServerError."""
+        try:
+            root = parse_xml(body)
+        except ValueError as exc:
+            raise ServerError("Failed to persist config.xml") from exc
+        itype = self.item_type(root)
+        return self._add(parent, name, itype, serialise(root), root)
+
+    def create_item_of_class(self, parent: Group, name: str, cls: str) -> Item:
+        itype = ITEM_TYPES_BY_CLASS.get(cls)
+        if itype is None or not self.installed(itype.plugin) or not itype.default_config:
+            raise Failure(f"No item type ‘{cls}’ is known")
+        root = ET.fromstring(itype.default_config)
+        return self._add(parent, name, itype, serialise(root), root)
+
+    def _add(self, parent: Group, name: str, itype: ItemType, config: str,
+             root: ET.Element) -> Item:
+        item = Item(name, itype, config, parent)
+        if itype.folder:
+            self._load_folder_views(item, root)
+        parent.items[name.lower()] = item
+        return item
+
+    def _load_folder_views(self, folder: Item, root: ET.Element) -> None:
+        views = root.find("folderViews/views")
+        loaded = {}
+        for el in list(views) if views is not None else []:
+            vtype = VIEW_TYPES.get(el.tag)
+            name = child_text(el, "name")
+            if vtype is not None and name:
+                owner = el.find("owner")
+                if owner is not None:
+                    el.remove(owner)  # a back-reference to the folder, not view config
+                loaded[name] = View(name, vtype, serialise(el))
+        if loaded:
+            folder.views = loaded
+            primary = child_text(root, "folderViews/primaryView") or ""
+            folder.primary_view = primary if primary in loaded else sorted(loaded)[0]
+
+    def update_item(self, item: Item, body: bytes) -> None:
+        try:
+            root = parse_xml(body)
+        except ValueError as exc:
+            raise ServerError("Failed to process config.xml") from exc
+        itype = ITEM_TYPES.get(root.tag)
+        if itype is None or itype.cls != item.type.cls:
+            got = itype.cls if itype else root.tag
+            raise ServerError(f"Expecting class {item.type.cls} but got class {got} instead")
+        item.config = serialise(root)
+
+    def delete_item(self, item: Item) -> None:
+        for child in list(item.items.values()):
+            self.delete_item(child)  # children first, like AbstractItem.delete
+        item.parent.items.pop(item.name.lower(), None)
+        for qid, q in list(self.queue.items()):
+            if q.item is item:
+                del self.queue[qid]
+
+    def create_view(self, owner: Group, name: str, body: bytes) -> View:
+        try:
+            root = parse_xml(body)
+        except ValueError as exc:
+            raise ServerError("Unable to read") from exc
+        vtype = self.view_type(root)
+        set_child_text(root, "name", name)  # the query name wins over <name>
+        view = View(name, vtype, serialise(root))
+        owner.views[name] = view
+        return view
+
+    def update_view(self, view: View, body: bytes) -> None:
+        try:
+            root = parse_xml(body)
+        except ValueError as exc:
+            raise ServerError("Failed to persist configuration.xml") from exc
+        if root.tag != view.type.root:
+            raise ServerError(f"Expecting view type: {view.type.cls} but got: {root.tag} instead")
+        set_child_text(root, "name", view.name)  # posted <name> is ignored
+        view.config = serialise(root)
+
+    def delete_view(self, owner: Group, view: View) -> None:
+        if len(owner.views) <= 1:
+            raise ServerError("Cannot delete last view")
+        del owner.views[view.name]
+        if owner.primary_view == view.name:
+            owner.primary_view = sorted(owner.views)[0]
+
+    # --- queue -------------------------------------------------------------------------------
+
+    def schedule(self, item: Item, params: str, quiet_period: float) -> QueueItem:
+        self.advance_queue()
+        for q in self.queue.values():
+            if q.item is item and q.build is None and q.params == params:
+                return q  # Queue.schedule2 merges with the waiting item
+        now = time.time()
+        q = QueueItem(self.next_queue_id, item, params, now, now + quiet_period)
+        self.next_queue_id += 1
+        self.queue[q.id] = q
+        return q
+
+    def advance_queue(self, now: float | None = None) -> bool:
+        """Start due items (a build record, no execution); expire old left items."""
+        now = time.time() if now is None else now
+        changed = False
+        for qid, q in list(self.queue.items()):
+            if q.build is None and now >= q.ready_at:
+                build = Build(q.item.next_build_number, q.id, int(q.ready_at * 1000),
+                              self.build_result)
+                q.item.next_build_number += 1
+                q.item.builds.insert(0, build)
+                q.build, q.left_at = build, now
+                changed = True
+            elif q.left_at is not None and now - q.left_at > QUEUE_LEFT_TTL:
+                del self.queue[qid]
+        return changed
+
+    # --- persistence -------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        def group(g: Group) -> dict[str, Any]:
+            return {
+                "primaryView": g.primary_view,
+                "views": [{"name": v.name, "root": v.type.root, "config": v.config}
+                          for v in g.sorted_views()],
+                "items": [
+                    {"name": i.name, "root": i.type.root, "config": i.config,
+                     "nextBuildNumber": i.next_build_number,
+                     "builds": [vars(b) for b in i.builds], **group(i)}
+                    for i in g.sorted_items()
+                ],
+            }
+
+        return {"version": 1, "nextQueueId": self.next_queue_id, "root": group(self.root)}
+
+    def load_json(self, data: dict[str, Any]) -> None:
+        def fill(g: Group, d: dict[str, Any]) -> None:
+            g.views = {v["name"]: View(v["name"], VIEW_TYPES[v["root"]], v["config"])
+                       for v in d["views"]}
+            g.primary_view = d["primaryView"]
+            g.items = {}
+            for i in d["items"]:
+                item = Item(i["name"], ITEM_TYPES[i["root"]], i["config"], g)
+                item.next_build_number = i["nextBuildNumber"]
+                item.builds = [Build(**b) for b in i["builds"]]
+                fill(item, i)
+                g.items[item.name.lower()] = item
+
+        self.root = Group("all")
+        fill(self.root, data["root"])
+        self.next_queue_id = data.get("nextQueueId", 1)
+
+    def save(self, state_dir: Path) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        tmp = state_dir / "state.json.tmp"
+        tmp.write_text(json.dumps(self.to_json(), indent=1), encoding="utf-8")
+        os.replace(tmp, state_dir / "state.json")  # atomic: a crash never leaves half a file
+
+    def load(self, state_dir: Path) -> bool:
+        path = state_dir / "state.json"
+        if not path.is_file():
+            return False
+        self.load_json(json.loads(path.read_text(encoding="utf-8")))
+        return True
