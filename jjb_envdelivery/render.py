@@ -40,26 +40,13 @@ class RenderResult:
 
 
 def render_scope(scope: Scope, config) -> pipeline.RenderedScope:
+    """A scope's XML as `jenkins-jobs test` writes it; a team scope's names must lie in its namespace."""
     paths = pipeline.expand_paths(scope.yaml_paths, recursive=not scope.is_root, excludes=[".*"])
+    prefix = scope.namespace.job_prefix if scope.namespace else None
     try:
-        rendered = pipeline.generate_xml(config, paths)
+        return pipeline.generate_xml(config, paths, name_prefix=prefix)
     except JenkinsJobsException as exc:
-        raise EnvDeliveryError(f"scope {scope.name}: {exc}") from exc
-    check_namespace(scope, rendered)
-    return rendered
-
-
-def check_namespace(scope: Scope, rendered: pipeline.RenderedScope) -> None:
-    """A project scope may only produce jobs inside its namespace, and no views outside it."""
-    if scope.namespace is None:
-        return
-    outside = [name for name in rendered.names() if not scope.namespace.contains(name)]
-    if outside:
-        listed = ", ".join(sorted(outside)[:10]) + (" ..." if len(outside) > 10 else "")
-        raise EnvDeliveryError(
-            f"scope {scope.name}: {len(outside)} item(s) outside its namespace {scope.namespace} "
-            f"(every name must start with {scope.namespace.job_prefix!r}): {listed}"
-        )
+        raise EnvDeliveryError(f"scope {scope.name}: {pipeline.describe_error(exc)}") from None
 
 
 def check_unique(results: list[ScopeResult]) -> None:
@@ -106,7 +93,7 @@ def render_paths(paths: list[Path], conf: Path | None = None, recursive: bool = 
     try:
         return pipeline.generate_xml(config, expanded)
     except JenkinsJobsException as exc:
-        raise EnvDeliveryError(str(exc)) from exc
+        raise EnvDeliveryError(pipeline.describe_error(exc)) from None
 
 
 def write_output(items, out_dir: Path) -> int:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import generator
+from .data_dirs import shipped_templates_dir
 from .errors import EnvDeliveryError
-from .jjb.templates import shipped_templates_dir
 from .model.organisation import Namespace, Organisation, Project
 
 ROOT = "root"

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from .. import generator
+from ..data_dirs import shipped_templates_dir
 from ..errors import EnvDeliveryError
-from ..jjb.templates import shipped_templates_dir
 from ..model.loader import load_organisation
 
 

@@ -8,9 +8,9 @@ import sys
 
 from .. import __version__
 from ..errors import EnvDeliveryError
-from . import context, render
+from . import context, demo, emulator, render, update
 
-SUBCOMMANDS = (render, context)
+SUBCOMMANDS = (demo, render, update, context, emulator)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["emulator"]:
+        # The emulator parses its own options (argparse cannot pass `--help` through REMAINDER).
+        return emulator.run_emulator(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s: %(message)s")

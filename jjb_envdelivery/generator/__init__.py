@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import yaml
 
-from ..model.organisation import Organisation, Project
+from ..model.organisation import Namespace, Organisation, Project
 from .common import folder
 from .environments import custom_job, variant_jobs
 from .updaters import child_updater, root_updater
@@ -38,15 +38,22 @@ def root_scope(org: Organisation) -> list[dict]:
 
 def project_context(org: Organisation, project: Project) -> list[dict]:
     """The ``defaults`` the shipped templates read in a project's scope (see job-templates/)."""
+    return context_defaults(project.name, project.namespace, [(r.name, r.branch) for r in org.release_lines],
+                            org.root_folder)
+
+
+def context_defaults(project: str, namespace: Namespace, releases: list[tuple[str, str]],
+                     root_folder: str) -> list[dict]:
+    """The same, from what a child updater's command line carries (it has no org file)."""
     return [{"defaults": {
         "name": CONTEXT_DEFAULTS,
-        "job-prefix": project.namespace.job_prefix,
-        "envdelivery-project": project.name,
+        "job-prefix": namespace.job_prefix,
+        "envdelivery-project": project,
         "jobs-disabled": False,
         # Who may copy a CI job's artifacts besides its package job: the environment jobs,
         # which fetch the provisioning tool.
-        "envdelivery-copiers": f"{org.root_folder}/*",
-        "release": [{line.name: {"branch": line.branch}} for line in org.release_lines],
+        "envdelivery-copiers": f"{root_folder}/*",
+        "release": [{name: {"branch": branch}} for name, branch in releases],
     }}]
 
 

@@ -52,5 +52,6 @@ def child_updater(org: Organisation, project: Project) -> dict:
             "namespace": str(project.namespace),
             "releases": {line.name: line.branch for line in org.release_lines},
             "jobs-path": project.jobs_path,
+            "root-folder": org.root_folder,
         },
     )

@@ -107,6 +107,8 @@ def envdelivery_update(registry, xml_parent, data):
     :arg dict releases: release line name -> branch (project scopes only, required there)
     :arg str jobs-path: the project's job YAML inside its repository (project scopes only,
         required there)
+    :arg str root-folder: the root scope's folder, whose environment jobs may copy the
+        team's CI artifacts (project scopes only, required there)
     :arg int workers: parallel uploads (default 4)
 
     Example::
@@ -117,6 +119,7 @@ def envdelivery_update(registry, xml_parent, data):
               namespace: 'folder:payments'
               releases: {current: release/2026.11, upcoming: main}
               jobs-path: jenkins
+              root-folder: delivery
 
     The namespace and release lines are baked into the command by the root scope, which
     owns the child updater job; nothing in the team's repository can widen them.
@@ -129,7 +132,7 @@ def envdelivery_update(registry, xml_parent, data):
     conf_variable = data.get("conf-variable", "JJB_CONF")
     if not isinstance(conf_variable, str) or not _ENV_VAR.match(conf_variable):
         raise InvalidAttributeError("conf-variable", conf_variable)
-    root_only, project_only = {"org-file"}, {"namespace", "releases", "jobs-path"}
+    root_only, project_only = {"org-file"}, {"namespace", "releases", "jobs-path", "root-folder"}
     known = {"scope", "conf-variable", "workers"} | (root_only if scope == "root" else project_only)
     unknown = sorted(set(data) - known)
     if unknown:
@@ -141,7 +144,7 @@ def envdelivery_update(registry, xml_parent, data):
     if scope == "root":
         words += _option("org-file", data.get("org-file", "delivery.yaml"))
     else:
-        for name in ("namespace", "releases", "jobs-path"):
+        for name in ("namespace", "releases", "jobs-path", "root-folder"):
             if name not in data:
                 raise MissingAttributeError(name)
         if not data["namespace"].startswith(("folder:", "prefix:")):
@@ -152,6 +155,7 @@ def envdelivery_update(registry, xml_parent, data):
             raise JenkinsJobsException("envdelivery-update: releases must map release line names to branches")
         for name, branch in releases.items():
             words += _option("release", f"{name}={branch}")
+        words += _option("root-folder", data["root-folder"])
     words += _option("workers", data.get("workers", 4))
     words += ["--conf", f'"${conf_variable}"']
     if scope != "root":

@@ -7,6 +7,7 @@ side effect: the job cache and its lock, which `test` opens although it never us
 
 from __future__ import annotations
 
+import configparser
 import io
 import logging
 import os
@@ -16,10 +17,13 @@ from typing import Iterable, Sequence
 
 from jenkins_jobs.alphanum import AlphanumSort
 from jenkins_jobs.config import JJBConfig
+from jenkins_jobs.errors import JenkinsJobsException
 from jenkins_jobs.loader import load_files
 from jenkins_jobs.registry import ModuleRegistry
 from jenkins_jobs.roots import Roots
 from jenkins_jobs.xml_config import XmlJob, XmlJobGenerator, XmlViewGenerator
+
+from ..errors import EnvDeliveryError
 
 DEFAULT_INI = Path(__file__).with_name("defaults.ini")
 
@@ -39,13 +43,16 @@ def make_jjb_config(conf: str | os.PathLike | None = None, plugins_info: list | 
     """A validated JJBConfig; without `conf`, JJB's built-in defaults and nothing else."""
     # JJB logs a warning for every config it reads; the CLI decides what to show.
     logging.getLogger("jenkins_jobs.config").setLevel(logging.ERROR)
-    config = JJBConfig(str(conf) if conf else str(DEFAULT_INI))
-    if plugins_info is not None:
-        config.builder["plugins_info"] = plugins_info
-    elif config.builder["plugins_info"] is None:
-        # Never query a server while rendering; `-p/--plugins-info` supplies versions.
-        config.builder["plugins_info"] = []
-    config.validate()
+    try:
+        config = JJBConfig(str(conf) if conf else str(DEFAULT_INI))
+        if plugins_info is not None:
+            config.builder["plugins_info"] = plugins_info
+        elif config.builder["plugins_info"] is None:
+            # Never query a server while rendering; `-p/--plugins-info` supplies versions.
+            config.builder["plugins_info"] = []
+        config.validate()
+    except (JenkinsJobsException, configparser.Error) as exc:
+        raise EnvDeliveryError(f"JJB configuration {conf}: {exc}") from None
     return config
 
 
@@ -62,20 +69,47 @@ def expand_paths(paths: Iterable[os.PathLike | str], recursive: bool, excludes: 
     return expanded
 
 
-def generate_xml(config: JJBConfig, paths: Sequence[Path]) -> RenderedScope:
-    """Load YAML from `paths` and generate job and view XML with JJB's own components."""
+def generate_xml(
+    config: JJBConfig,
+    paths: Sequence[Path],
+    owner: str | None = None,
+    allowed_roots: Sequence[Path] | None = None,
+    name_prefix: str | None = None,
+) -> RenderedScope:
+    """Load YAML from `paths` and generate job and view XML with JJB's own components.
+
+    `owner` marks every job and view as owned by that scope. `allowed_roots` loads
+    untrusted YAML: include tags may read only inside those directories and Jinja2 runs
+    sandboxed (see ``confined``). `name_prefix` refuses any job or view whose name does not
+    start with it (a team's namespace), naming the file and line that defined it.
+    """
     roots = Roots(config)
-    load_files(config, roots, list(paths))
+    if allowed_roots is None:
+        load_files(config, roots, list(paths))
+    else:
+        from .confined import load_files_confined
+
+        load_files_confined(config, roots, list(paths), list(allowed_roots))
     registry = ModuleRegistry(config, config.builder["plugins_info"])
     registry.set_macros(roots.macros)
     jobs = roots.generate_jobs()
     views = roots.generate_views()
+    if name_prefix is not None:
+        _check_names(jobs, "job", name_prefix)
+        _check_names(views, "view", name_prefix)
+    if owner is not None:
+        _mark_owner(jobs + views, owner)
     registry.amend_job_dicts(jobs)
     xml_jobs = XmlJobGenerator(registry).generateXML(jobs)
     xml_views = XmlViewGenerator(registry).generateXML(views)
     xml_jobs.sort(key=AlphanumSort)
     xml_views.sort(key=AlphanumSort)
     return RenderedScope(xml_jobs, xml_views)
+
+
+def describe_error(exc: JenkinsJobsException) -> str:
+    """JJB's error with its context: the file:line:column of each definition involved."""
+    return "\n".join(exc.lines)
 
 
 def output_path(out_dir: Path, name: str) -> Path:
@@ -96,3 +130,25 @@ def write_xml(items: Iterable[XmlJob], out_dir: Path) -> list[Path]:
             handle.write(item.output().decode("utf-8"))
         written.append(target)
     return written
+
+
+def _mark_owner(items, owner: str) -> None:
+    from ..push import ownership
+
+    for item in items:
+        description = item.data.get("description")
+        if ownership.carries_mark(description if isinstance(description, str) else None):
+            raise JenkinsJobsException(
+                f"{item.data['name']}: the description holds an ownership mark; "
+                "only the updater may write one"
+            ).with_ctx_list(item.context)
+        item.data["description"] = ownership.with_mark(description, owner)
+
+
+def _check_names(items, kind: str, prefix: str) -> None:
+    for item in items:
+        name = item.data["name"]
+        if not name.startswith(prefix):
+            raise JenkinsJobsException(
+                f"{kind} {name!r} is outside the scope's namespace: every name must start with {prefix!r}"
+            ).with_ctx_list(item.context)

@@ -79,6 +79,8 @@ VIEW_TYPES: dict[str, ViewType] = {
         ViewType("hudson.model.ListView", "hudson.model.ListView", None),
         ViewType("hudson.model.AllView", "hudson.model.AllView", None),
         ViewType("hudson.model.MyView", "hudson.model.MyView", None),
+        ViewType("se.diabol.jenkins.pipeline.DeliveryPipelineView",
+                 "se.diabol.jenkins.pipeline.DeliveryPipelineView", "delivery-pipeline-plugin"),
         ViewType("au.com.centrumsystems.hudson.plugin.buildpipeline.BuildPipelineView",
                  "au.com.centrumsystems.hudson.plugin.buildpipeline.BuildPipelineView",
                  "build-pipeline-plugin"),

@@ -98,7 +98,8 @@ def test_child_updater_is_restricted_to_the_jobs_path(items):
     assert text(job, "triggers/hudson.triggers.SCMTrigger/spec") == "H/5 * * * *"
     assert shell_commands(job) == [
         "jjb-envdelivery update --scope compute --namespace folder:compute --release current=release/2026.11 "
-        "--release previous=release/2026.10 --release upcoming=main --workers 4 --conf \"$JJB_CONF\" ci/jobs"]
+        "--release previous=release/2026.10 --release upcoming=main --root-folder delivery --workers 4 "
+        "--conf \"$JJB_CONF\" ci/jobs"]
 
 
 def test_prefix_project_updater_bakes_its_prefix(items):

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from jjb_envdelivery import generator
+from jjb_envdelivery.data_dirs import shipped_templates_dir
 from jjb_envdelivery.jjb.pipeline import generate_xml, make_jjb_config, write_xml
-from jjb_envdelivery.jjb.templates import shipped_templates_dir
 from jjb_envdelivery.model.loader import load_organisation
 
 FIXTURES = Path(__file__).with_name("fixtures")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from jjb_envdelivery.cli.main import main
-from jjb_envdelivery.jjb.templates import shipped_templates_dir
+from jjb_envdelivery.data_dirs import shipped_templates_dir
 
 SMALL_ORG = Path(__file__).parent / "fixtures" / "small-org"
 JENKINS_JOBS = Path(sys.executable).with_name("jenkins-jobs")
@@ -107,8 +107,8 @@ def test_team_job_outside_its_namespace_is_refused(small_org, tmp_path, capsys):
         "- job:\n    name: delivery/root-updater\n    disabled: false\n")
     assert main(["render", str(small_org), "-o", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
-    assert "scope web: 1 item(s) outside its namespace prefix:web-" in err
-    assert "delivery/root-updater" in err
+    assert "scope web: " in err and "escape.yaml:1:3:" in err
+    assert "job 'delivery/root-updater' is outside the scope's namespace: every name must start with 'web-'" in err
 
 
 def test_rerender_replaces_stale_output(small_org, tmp_path):

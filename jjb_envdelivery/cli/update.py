@@ -1,0 +1,96 @@
+"""``jjb-envdelivery update`` and ``bootstrap``: push one scope, or seed a fresh server."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from ..errors import EnvDeliveryError
+from ..model.loader import load_organisation
+from ..push import scoped
+from ..scopes import ROOT, Scope, local_jobs_dir, project_scope, root_scope
+
+
+def add_parser(commands) -> None:
+    update = commands.add_parser(
+        "update",
+        help="push one scope (the root, or one project) to Jenkins",
+        description="The scoped update that the root and child updater jobs run. It renders the scope, "
+        "refuses anything outside the scope's namespace or owned by another scope before any write, "
+        "then creates folders, pushes changed jobs and views, and deletes only stale items that carry "
+        "this scope's owner mark. Exits 1 with a summary when anything failed; a rerun converges.",
+    )
+    add_scope_arguments(update)
+    update.add_argument("--workers", type=int, default=4, help="parallel uploads (default 4)")
+    update.set_defaults(run=run_update)
+
+    boot = commands.add_parser(
+        "bootstrap",
+        help="seed a fresh server with the root folder and the root updater",
+        description="Checks that the server has the plugins the generated jobs need (stops if not, "
+        "unless --ignore-plugins), then creates the root folder and the root updater job. Idempotent.",
+    )
+    boot.add_argument("org", type=Path, help="org directory or org file")
+    boot.add_argument("--conf", type=Path, required=True, help="JJB ini with the server URL and credentials")
+    boot.add_argument("--ignore-plugins", action="store_true", help="go on even when plugins are missing")
+    boot.add_argument("--cache-dir", type=Path, help="where scope caches live (default ~/.cache/jjb-envdelivery)")
+    boot.set_defaults(run=run_bootstrap)
+
+
+def add_scope_arguments(parser) -> None:
+    parser.add_argument("--scope", required=True, help="'root' or a project name")
+    parser.add_argument("--conf", type=Path, required=True, help="JJB ini with the server URL and credentials")
+    parser.add_argument("--org-file", type=Path,
+                        help="the org file (root scope; for a project scope, takes its settings from it)")
+    parser.add_argument("--namespace", help="project scope: folder:NAME or prefix:NAME- (baked in by the root)")
+    parser.add_argument("--release", action="append", default=[], metavar="NAME=BRANCH",
+                        help="project scope: a release line (repeatable)")
+    parser.add_argument("--root-folder", help="project scope: the root scope's folder")
+    parser.add_argument("jobs_path", nargs="?", type=Path, help="project scope: the team's job YAML directory")
+    parser.add_argument("--adopt", action="store_true", help="take over existing items no updater owns")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="let a scope that generates nothing delete all its items")
+    parser.add_argument("--cache-dir", type=Path, help="where scope caches live (default ~/.cache/jjb-envdelivery)")
+
+
+def build_scope(args, workdir: Path) -> Scope:
+    if args.scope == ROOT:
+        if args.namespace or args.release or args.jobs_path:
+            raise EnvDeliveryError("the root scope takes --org-file only, not --namespace/--release/JOBS_PATH")
+        return root_scope(load_organisation(args.org_file or Path("delivery.yaml")), workdir)
+    if args.namespace:
+        if args.jobs_path is None or args.root_folder is None:
+            raise EnvDeliveryError("a project scope given by --namespace also needs --release, --root-folder "
+                                   "and JOBS_PATH")
+        return scoped.project_scope_from_args(args.scope, args.namespace, args.release, args.root_folder,
+                                              args.jobs_path, workdir)
+    if args.org_file is None:
+        raise EnvDeliveryError(f"scope {args.scope}: give either --namespace/--release/--root-folder/JOBS_PATH "
+                               "(as a child updater does) or --org-file")
+    org = load_organisation(args.org_file)
+    try:
+        project = org.project(args.scope)
+    except KeyError as exc:
+        raise EnvDeliveryError(exc.args[0]) from None
+    jobs_dir = args.jobs_path or local_jobs_dir(project)
+    if jobs_dir is None:
+        raise EnvDeliveryError(f"project {project.name} has no local-checkout in the org file: give JOBS_PATH")
+    return project_scope(org, project, workdir, jobs_dir)
+
+
+def run_update(args) -> int:
+    with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-") as tmp:
+        scope = build_scope(args, Path(tmp))
+        report = scoped.update_scope(scope, args.conf, workers=args.workers, adopt=args.adopt,
+                                     allow_empty=args.allow_empty, cache_root=args.cache_dir)
+    print(report.summary())
+    return 1 if report.failed else 0
+
+
+def run_bootstrap(args) -> int:
+    org = load_organisation(args.org)
+    with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-") as tmp:
+        report = scoped.bootstrap(org, args.conf, Path(tmp), ignore_plugins=args.ignore_plugins,
+                                  cache_root=args.cache_dir)
+    print(report.summary())
+    return 1 if report.failed else 0

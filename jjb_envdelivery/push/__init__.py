@@ -1,0 +1,1 @@
+"""Pushing a scope to Jenkins: ownership marks, the REST client, the plan, the scoped update."""

@@ -1,0 +1,134 @@
+"""What a scoped update will do, decided before any write.
+
+Compares the scope's rendered items with the server's listing (one request) and the
+scope's cache. Pure: no I/O here, so `plan` can show it and `update` can apply it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+from ..model.organisation import Namespace
+from . import ownership
+from .client import ServerItem
+
+FOLDER_TAG = "com.cloudbees.hudson.plugins.folder.Folder"
+
+CREATE, CHANGE, DELETE, UNCHANGED, REFUSE, KEEP = "create", "change", "delete", "unchanged", "refuse", "keep"
+
+
+@dataclass(frozen=True)
+class DesiredItem:
+    """One job, folder or view as the scope renders it."""
+
+    name: str
+    kind: str  # "job", "folder" or "view"
+    xml: bytes
+    digest: str
+    description: str | None
+
+    @property
+    def key(self) -> str:
+        return item_key(self.name, self.kind)
+
+    @classmethod
+    def from_xml(cls, name: str, xml: bytes, is_view: bool) -> "DesiredItem":
+        root = ET.fromstring(xml)
+        kind = "view" if is_view else ("folder" if root.tag == FOLDER_TAG else "job")
+        return cls(name, kind, xml, hashlib.sha256(xml).hexdigest(), root.findtext("description"))
+
+
+def item_key(name: str, kind: str) -> str:
+    """Jobs and folders share one case-insensitive namespace; views another, case-sensitive."""
+    return f"view:{name}" if kind == "view" else name.lower()
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str
+    name: str
+    item_kind: str
+    reason: str = ""
+    desired: DesiredItem | None = None
+
+
+@dataclass
+class Plan:
+    scope: str
+    actions: list[Action] = field(default_factory=list)
+
+    def of(self, kind: str) -> list[Action]:
+        return [a for a in self.actions if a.kind == kind]
+
+    @property
+    def refused(self) -> list[Action]:
+        return self.of(REFUSE)
+
+    @property
+    def writes(self) -> list[Action]:
+        return [a for a in self.actions if a.kind in (CREATE, CHANGE, DELETE)]
+
+
+def make_plan(scope: str, namespace: Namespace | None, desired: list[DesiredItem],
+              server: dict[str, ServerItem], cached: dict[str, str], adopt: bool = False,
+              allow_empty: bool = False, delete: bool = True) -> Plan:
+    """`delete=False` plans only the given items (bootstrap pushes part of the root scope)."""
+    plan = Plan(scope)
+    existing = {item_key(s.name, s.kind): s for s in server.values()}
+    wanted = {d.key for d in desired}
+    for item in desired:
+        plan.actions.append(_decide(scope, namespace, item, existing.get(item.key), cached, adopt))
+    if not delete:
+        return plan
+    stale = [s for key, s in existing.items()
+             if key not in wanted and ownership.owner_of(s.description) == scope
+             and (namespace is None or namespace.contains(s.name))]
+    if stale and not desired and not allow_empty:
+        plan.actions.append(Action(REFUSE, "*", "scope", f"the scope generated nothing, so every one of its "
+                                   f"{len(stale)} items would be deleted; pass --allow-empty if that is meant"))
+        return plan
+    plan.actions.extend(_deletions(scope, stale, server))
+    return plan
+
+
+def _decide(scope, namespace, item: DesiredItem, current: ServerItem | None, cached, adopt) -> Action:
+    if namespace is not None and not namespace.contains(item.name):
+        return Action(REFUSE, item.name, item.kind,
+                      f"outside the scope's namespace {namespace} (names must start with {namespace.job_prefix!r})")
+    if current is None:
+        return Action(CREATE, item.name, item.kind, desired=item)
+    if (current.kind == "folder") != (item.kind == "folder"):
+        return Action(REFUSE, item.name, item.kind,
+                      f"exists as a {current.kind}; Jenkins cannot change an item's type in place")
+    owner = ownership.owner_of(current.description)
+    if owner is None and not adopt:
+        return Action(REFUSE, item.name, item.kind,
+                      "exists and no updater owns it; pass --adopt to take it over")
+    if owner is not None and owner != scope:
+        return Action(REFUSE, item.name, item.kind, f"owned by scope {owner!r}")
+    if owner == scope and cached.get(item.key) == item.digest and current.description == item.description:
+        return Action(UNCHANGED, item.name, item.kind, desired=item)
+    return Action(CHANGE, item.name, item.kind, desired=item)
+
+
+def _deletions(scope: str, stale: list[ServerItem], server: dict[str, ServerItem]) -> list[Action]:
+    """Delete stale items, topmost first; a folder holding other scopes' items is kept."""
+    actions = []
+    deleted_folders: list[str] = []
+    for item in sorted(stale, key=lambda s: (s.name.count("/"), s.name)):
+        if any(item.name.lower().startswith(f"{f.lower()}/") for f in deleted_folders):
+            continue  # goes with its folder
+        if item.kind == "folder":
+            foreign = sorted(s.name for s in server.values() if s.kind != "view"
+                             and s.name.lower().startswith(f"{item.name.lower()}/")
+                             and ownership.owner_of(s.description) != scope)
+            if foreign:
+                actions.append(Action(KEEP, item.name, item.kind,
+                                      f"stale, but it holds {len(foreign)} item(s) other scopes own or no updater "
+                                      f"owns (e.g. {foreign[0]}); delete those first"))
+                continue
+            deleted_folders.append(item.name)
+        actions.append(Action(DELETE, item.name, item.kind, "no longer generated by this scope"))
+    return actions

@@ -1,0 +1,178 @@
+"""Scoped update and bootstrap, end to end: scope -> render -> plan -> apply.
+
+The CLI's `update`, `plan`, `bootstrap` and `demo` are thin layers over these functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jenkins_jobs.errors import JenkinsJobsException
+
+from .. import generator, naming
+from ..data_dirs import shipped_templates_dir
+from ..errors import EnvDeliveryError
+from ..jjb import pipeline
+from ..model.organisation import Namespace, Organisation
+from ..scopes import ROOT, Scope
+from .cache import ScopeCache, default_cache_root
+from .client import JenkinsClient, PushError
+from .plan import Plan, make_plan
+from .update import UpdateReport, apply_plan, desired_items
+
+# Plugins the generated jobs and shipped templates use, with the oldest release we accept.
+# Older releases may work; they are not what the XML was checked against.
+REQUIRED_PLUGINS = {
+    "cloudbees-folder": "6.0",
+    "git": "4.0.0",
+    "copyartifact": "1.46",
+    "credentials-binding": "1.20",
+    "timestamper": "1.8",
+    "junit": "1.20",
+    "delivery-pipeline-plugin": "1.0.0",
+}
+
+
+@dataclass(frozen=True)
+class Connection:
+    url: str
+    user: str | None
+    password: str | None
+    timeout: float
+
+
+def read_connection(conf: Path) -> Connection:
+    """Server URL and credentials from a JJB ini, as `jenkins-jobs` reads them."""
+    if not Path(conf).is_file():
+        raise EnvDeliveryError(f"no JJB configuration at {conf}")
+    config = pipeline.make_jjb_config(conf)
+    timeout = config.jenkins["timeout"]
+    return Connection(config.jenkins["url"], config.jenkins["user"], config.jenkins["password"],
+                      float(timeout) if isinstance(timeout, (int, float)) else 30.0)
+
+
+def connect(conf: Path, attempts: int = 4, backoff: float = 0.5) -> JenkinsClient:
+    c = read_connection(conf)
+    return JenkinsClient(c.url, c.user, c.password, timeout=c.timeout, attempts=attempts, backoff=backoff)
+
+
+def project_scope_from_args(name: str, namespace: str, releases: list[str], root_folder: str,
+                            jobs_dir: Path, workdir: Path) -> Scope:
+    """A team scope from what the root scope baked into the child updater's command."""
+    kind, _, value = namespace.partition(":")
+    if kind not in ("folder", "prefix") or not value:
+        raise EnvDeliveryError(f"--namespace {namespace!r}: expected folder:NAME or prefix:NAME-")
+    lines = []
+    for spec in releases:
+        line, sep, branch = spec.partition("=")
+        if not sep or not line or not branch:
+            raise EnvDeliveryError(f"--release {spec!r}: expected NAME=BRANCH")
+        lines.append((line, branch))
+    if not lines:
+        raise EnvDeliveryError("a project scope needs at least one --release NAME=BRANCH")
+    if not jobs_dir.is_dir():
+        raise EnvDeliveryError(f"scope {name}: no job YAML directory at {jobs_dir}")
+    context = workdir / f"context-{name}.yaml"
+    context.write_text(generator.to_yaml(
+        generator.context_defaults(name, Namespace(kind, value), lines, root_folder),
+        f"Context of project {name}"), encoding="utf-8")
+    return Scope(name, Namespace(kind, value), (context, shipped_templates_dir(), jobs_dir))
+
+
+def render_for_push(scope: Scope, config) -> pipeline.RenderedScope:
+    """The scope's XML with owner marks; team YAML loaded confined (DESIGN.md, "Trust")."""
+    if scope.is_root:
+        paths, allowed = list(scope.yaml_paths), None
+    else:
+        paths = pipeline.expand_paths(scope.yaml_paths, recursive=True, excludes=[".*"])
+        allowed = [p for p in scope.yaml_paths if p.is_dir()]
+    prefix = scope.namespace.job_prefix if scope.namespace else None
+    try:
+        return pipeline.generate_xml(config, paths, owner=scope.name, allowed_roots=allowed, name_prefix=prefix)
+    except JenkinsJobsException as exc:
+        raise EnvDeliveryError(f"scope {scope.name}: {pipeline.describe_error(exc)}") from None
+
+
+def open_cache(client: JenkinsClient, scope: str, cache_root: Path | None) -> ScopeCache:
+    return ScopeCache(cache_root or default_cache_root(), client.server, scope)
+
+
+def plan_scope(scope: Scope, conf: Path, adopt: bool = False, allow_empty: bool = False,
+               cache_root: Path | None = None) -> tuple[Plan, JenkinsClient, ScopeCache]:
+    config = pipeline.make_jjb_config(conf)
+    rendered = render_for_push(scope, config)
+    client = connect(conf)
+    cache = open_cache(client, scope.name, cache_root)
+    try:
+        server = _inventory(client)
+        plan = make_plan(scope.name, scope.namespace, desired_items(rendered), server, cache.entries,
+                         adopt=adopt, allow_empty=allow_empty)
+    except BaseException:
+        cache.close()
+        raise
+    return plan, client, cache
+
+
+def update_scope(scope: Scope, conf: Path, workers: int = 4, adopt: bool = False, allow_empty: bool = False,
+                 cache_root: Path | None = None) -> UpdateReport:
+    plan, client, cache = plan_scope(scope, conf, adopt, allow_empty, cache_root)
+    try:
+        return apply_plan(plan, client, cache, workers)
+    finally:
+        cache.close()
+
+
+def _inventory(client: JenkinsClient):
+    try:
+        return client.inventory()
+    except PushError as exc:
+        raise EnvDeliveryError(f"cannot list the server's jobs: {exc}") from None
+
+
+# -- bootstrap -----------------------------------------------------------------------------
+def missing_plugins(installed: dict[str, str]) -> list[str]:
+    from packaging.version import InvalidVersion, Version
+
+    missing = []
+    for name, floor in REQUIRED_PLUGINS.items():
+        have = installed.get(name)
+        if have is None:
+            missing.append(f"{name} (>= {floor}): not installed")
+            continue
+        try:
+            too_old = Version(have.split("-")[0]) < Version(floor)
+        except InvalidVersion:
+            too_old = False  # a snapshot or vendor build: trust it
+        if too_old:
+            missing.append(f"{name} (>= {floor}): {have} installed")
+    return missing
+
+
+def bootstrap(org: Organisation, conf: Path, workdir: Path, ignore_plugins: bool = False,
+              cache_root: Path | None = None) -> UpdateReport:
+    """Create the root folder and the root updater on a fresh server; idempotent."""
+    from ..scopes import root_scope
+
+    client = connect(conf)
+    if not ignore_plugins:
+        try:
+            installed = client.installed_plugins()
+        except PushError as exc:
+            raise EnvDeliveryError(f"cannot read the server's plugins ({exc}); an administrator's "
+                                   "credentials are needed, or pass --ignore-plugins") from None
+        missing = missing_plugins(installed)
+        if missing:
+            raise EnvDeliveryError("the server lacks plugins the generated jobs need:\n  "
+                                   + "\n  ".join(missing) + "\nInstall them, or pass --ignore-plugins.")
+    rendered = render_for_push(root_scope(org, workdir), pipeline.make_jjb_config(conf))
+    wanted = {org.root_folder, naming.root_updater(org)}
+    desired = [d for d in desired_items(rendered) if d.kind != "view" and d.name in wanted]
+    cache = open_cache(client, ROOT, cache_root)
+    try:
+        plan = make_plan(ROOT, None, desired, _inventory(client), cache.entries, delete=False)
+        return apply_plan(plan, client, cache, workers=1)
+    finally:
+        cache.close()
+
+

@@ -1,0 +1,150 @@
+"""The scoped update's rules, on the small organisation: requests per change, retries, failures
+that a rerun repairs, refusals, ownership and stale items."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from jjb_envdelivery.cli.main import main
+from jjb_envdelivery.testing.emulator_faults import Fault
+
+SMALL_ORG = Path(__file__).parents[1] / "render" / "fixtures" / "small-org"
+
+
+@pytest.fixture
+def small(tmp_path):
+    return Path(shutil.copytree(SMALL_ORG, tmp_path / "org"))
+
+
+@pytest.fixture
+def update(conf, small, tmp_path, capsys):
+    """Run `jjb-envdelivery update` for a scope; returns (exit code, stdout + stderr)."""
+
+    def run(scope: str, *extra: str) -> tuple[int, str]:
+        code = main(["update", "--scope", scope, "--org-file", str(small / "delivery.yaml"), "--conf", str(conf),
+                     "--cache-dir", str(tmp_path / "cache"), *extra])
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    return run
+
+
+def writes(emu):
+    return [(r.method, r.path) for r in emu.request_log if r.write]
+
+
+def test_requests_are_a_constant_few_plus_one_per_change(emu, update):
+    assert update("root")[0] == 0
+    emu.clear_log()
+    code, out = update("payments")
+    assert code == 0 and "scope payments: 2 created, 0 changed, 0 deleted, 0 unchanged" in out
+    # The crumb, the one listing with descriptions, then one POST per new job.
+    assert [(r.method, r.path) for r in emu.request_log] == [
+        ("GET", "/crumbIssuer/api/json"), ("GET", "/api/json"),
+        ("POST", "/job/payments/createItem"), ("POST", "/job/payments/createItem")]
+    emu.clear_log()
+    code, out = update("payments")
+    assert "0 created, 0 changed, 0 deleted, 2 unchanged" in out
+    assert [(r.method, r.path) for r in emu.request_log] == [("GET", "/crumbIssuer/api/json"), ("GET", "/api/json")]
+
+
+def test_changed_job_costs_one_request(emu, update, small):
+    update("root")
+    update("payments")
+    jobs = small / "teams/payments/jenkins/jobs.yaml"
+    jobs.write_text(jobs.read_text().replace("make test", "make check"))
+    emu.clear_log()
+    code, out = update("payments")
+    assert "0 created, 2 changed" in out
+    assert sorted(writes(emu)) == [("POST", "/job/payments/job/billing-current-lint/config.xml"),
+                                   ("POST", "/job/payments/job/billing-upcoming-lint/config.xml")]
+
+
+def test_transient_failures_are_retried(emu, update):
+    update("root")
+    emu.faults.faults.append(Fault("503", rate=1.0, pattern="POST /job/payments/createItem", limit=2))
+    code, out = update("payments")
+    assert code == 0 and "2 created" in out
+    statuses = [r.status for r in emu.request_log if r.path == "/job/payments/createItem"]
+    assert statuses.count(503) == 2 and statuses.count(200) == 2
+
+
+def test_failed_push_is_not_cached_and_a_rerun_converges(emu, update):
+    update("root")
+    emu.faults.faults.append(Fault("500", rate=1.0, pattern="POST /job/payments/createItem", limit=1))
+    code, out = update("payments")
+    assert code == 1
+    assert "1 created, 0 changed, 0 deleted, 0 unchanged, 0 kept, 1 failed" in out
+    assert "failed payments/billing-" in out and "500" in out
+    emu.clear_log()
+    code, out = update("payments")
+    assert code == 0 and "1 created, 0 changed, 0 deleted, 1 unchanged" in out
+    assert len(writes(emu)) == 1
+
+
+def test_an_empty_scope_does_not_delete_everything_unless_told(emu, update, small):
+    update("root")
+    update("web")
+    (small / "teams/web/jenkins/jobs.yaml").write_text("[]\n")
+    emu.clear_log()
+    code, out = update("web")
+    assert code == 1 and "the scope generated nothing" in out and "--allow-empty" in out
+    assert writes(emu) == []
+    code, out = update("web", "--allow-empty")
+    assert code == 0 and "1 deleted" in out
+    assert "web-ui-current-ci" not in emu.jobs()
+
+
+def test_unowned_item_is_refused_until_adopted(emu, update, rest):
+    update("root")
+    hand_made = "<project><description>made by hand</description><builders/></project>"
+    rest.post(f"{emu.url}job/payments/createItem?name=billing-current-lint", data=hand_made,
+              headers={"Content-Type": "text/xml"}).raise_for_status()
+    emu.clear_log()
+    code, out = update("payments")
+    assert code == 1
+    assert "job payments/billing-current-lint: exists and no updater owns it; pass --adopt" in out
+    assert writes(emu) == []
+    code, out = update("payments", "--adopt")
+    assert code == 0 and "1 created, 1 changed" in out
+
+
+def test_items_of_other_scopes_are_refused(emu, update, rest):
+    update("root")
+    theirs = "<project><description>x&lt;!-- jjb-envdelivery owner: web --&gt;</description></project>"
+    rest.post(f"{emu.url}job/payments/createItem?name=billing-upcoming-lint", data=theirs,
+              headers={"Content-Type": "text/xml"}).raise_for_status()
+    code, out = update("payments", "--adopt")
+    assert code == 1 and "job payments/billing-upcoming-lint: owned by scope 'web'" in out
+
+
+def test_stale_items_are_deleted_only_with_our_mark(emu, update, small, conf):
+    update("root")
+    update("payments")
+    (small / "teams/payments/jenkins/jobs.yaml").write_text(
+        (small / "teams/payments/jenkins/jobs.yaml").read_text().replace("{release}-lint", "{release}-check"))
+    emu.clear_log()
+    code, out = update("payments")
+    assert code == 0 and "2 created, 0 changed, 2 deleted" in out
+    assert sorted(n for n in emu.jobs() if n.startswith("payments/")) == [
+        "payments/billing-current-check", "payments/billing-upcoming-check"]
+
+
+def test_stale_folder_holding_a_teams_jobs_is_kept(emu, update, small):
+    update("root")
+    update("payments")
+    text = (small / "delivery.yaml").read_text()
+    start = text.index("  - name: payments")
+    end = text.index("  - name: web")
+    (small / "delivery.yaml").write_text(text[:start] + text[end:].replace(
+        "services: [billing, ui]", "services: [ui]").replace(
+        "provisioning-tool: {service: billing", "provisioning-tool: {service: ui"))
+    emu.clear_log()
+    code, out = update("root")
+    assert code == 0
+    assert "kept folder payments: stale, but it holds 2 item(s) other scopes own" in out
+    assert ("POST", "/job/delivery/job/updater-payments/doDelete") in writes(emu)
+    assert "payments/billing-current-lint" in emu.jobs()
