@@ -87,7 +87,7 @@ def custom_job(org: Organisation, release: str) -> dict:
         [
             _fetch_tool(org, release),
             {"shell": f"printf '%s\\n' \"$ENV_CONFIG\" > {CUSTOM_CONFIG_FILE}"},
-            _env_step(org, "provision", release, **{"config-file": CUSTOM_CONFIG_FILE}),
+            _env_step(org, "provision", release, config=CUSTOM_CONFIG_FILE),
         ],
         [],
         parameters=[{"text": {"name": "ENV_CONFIG", "default": "",

@@ -20,7 +20,7 @@ ENV_COMMANDS = {
     "build": (("variant", "release"), ()),
     "verify": (("variant", "release"), ()),
     "gc": (("variant", "release", "keep"), ()),
-    "provision": (("release", "config-file"), ("variant",)),
+    "provision": (("release", "config"), ()),
 }
 
 _ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -48,7 +48,7 @@ def envdelivery_env(registry, xml_parent, data):
     :arg str variant: environment variant (required for build, verify and gc)
     :arg str release: release line (required)
     :arg int keep: verified templates to keep per variant and release line (gc only)
-    :arg str config-file: the environment configuration to provision (provision only)
+    :arg str config: the environment configuration file to provision (provision only)
 
     Example::
 

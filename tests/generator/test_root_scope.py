@@ -154,7 +154,7 @@ def test_custom_environment_job_is_parameterized(items):
     commands = shell_commands(job)
     assert commands[0] == "printf '%s\\n' \"$ENV_CONFIG\" > env-config.yaml"
     assert commands[1] == ("jjb-envdelivery env provision --org-file delivery.yaml --release upcoming "
-                           "--config-file env-config.yaml")
+                           "--config env-config.yaml")
 
 
 def test_list_views(items):

@@ -148,3 +148,26 @@ def test_stale_folder_holding_a_teams_jobs_is_kept(emu, update, small):
     assert "kept folder payments: stale, but it holds 2 item(s) other scopes own" in out
     assert ("POST", "/job/delivery/job/updater-payments/doDelete") in writes(emu)
     assert "payments/billing-current-lint" in emu.jobs()
+
+
+def test_deleted_items_leave_the_cache(emu, update, small, tmp_path):
+    import json
+
+    update("root")
+    update("web")
+    cache_file = next((tmp_path / "cache").rglob("web.json"))
+    assert "web-ui-current-ci" in json.loads(cache_file.read_text())
+    (small / "teams/web/jenkins/jobs.yaml").write_text(
+        "- job:\n    name: web-ui-upcoming-ci\n    disabled: false\n")
+    assert update("web")[0] == 0
+    assert sorted(json.loads(cache_file.read_text())) == ["web-ui-upcoming-ci"]
+
+
+def test_a_stalled_listing_times_out_and_is_retried(emu, conf, update):
+    conf.write_text(conf.read_text().replace("[jenkins]\n", "[jenkins]\ntimeout=0.5\n"))
+    update("root")
+    stall = Fault("stall", rate=1.0, seconds=5, pattern="GET /api/json", limit=1)
+    emu.faults.faults.append(stall)
+    code, out = update("web")
+    assert code == 0 and "1 created" in out
+    assert stall.fired == 1  # the first listing hung; the client gave up after 0.5 s and asked again
