@@ -31,3 +31,25 @@ def corpora_dir() -> Path:
 @pytest.fixture(scope="session")
 def example_org_dir() -> Path:
     return REPO_ROOT / "examples" / "example-org"
+
+
+def _summary_rows(output: str) -> dict[str, dict[str, int]]:
+    """The rows of an update summary table: scope -> {created: n, changed: n, ...}."""
+    lines = output.splitlines()
+    for index, line in enumerate(lines):
+        if line.split()[:2] == ["scope", "created"]:
+            columns = line.split()[1:]
+            rows = {}
+            for row in lines[index + 1:]:
+                cells = row.split()
+                if len(cells) != len(columns) + 1 or not all(c.isdigit() for c in cells[1:]):
+                    break
+                rows[cells[0]] = dict(zip(columns, map(int, cells[1:]), strict=True))
+            return rows
+    raise AssertionError(f"no summary table in:\n{output}")
+
+
+@pytest.fixture(scope="session")
+def summary():
+    """Parse `update`'s summary table: summary(output)["payments"]["created"]."""
+    return _summary_rows

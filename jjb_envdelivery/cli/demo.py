@@ -10,6 +10,7 @@ from pathlib import Path
 from ..data_dirs import example_org_dir
 from ..model.loader import load_organisation
 from ..push import scoped
+from ..push.update import summary_table
 from ..scopes import local_jobs_dir, project_scope, root_scope
 
 DEMO_USER = "demo"
@@ -57,22 +58,22 @@ def run(args) -> int:
                         "query_plugins_info=False\n", encoding="utf-8")
         cache = work / "cache"
         print(f"Jenkins REST emulator at {emulator.url} (stores configuration, runs no builds)")
-        print(scoped.bootstrap(org, conf, work, cache_root=cache).summary().replace("scope root", "bootstrap"))
-        reports = [scoped.update_scope(root_scope(org, work), conf, cache_root=cache)]
+        boot = scoped.bootstrap(org, conf, work, cache_root=cache)
+        boot.scope = "bootstrap"
+        reports = [boot, scoped.update_scope(root_scope(org, work), conf, cache_root=cache)]
         for project in org.projects:
             jobs_dir = local_jobs_dir(project)
             if jobs_dir is None:
                 print(f"project {project.name}: no local-checkout, skipped")
                 continue
             reports.append(scoped.update_scope(project_scope(org, project, work, jobs_dir), conf, cache_root=cache))
-        for report in reports:
-            print(report.summary())
+        print(summary_table(reports))
         jobs = len(emulator.jobs())
         views = len([v for v in emulator.views() if v != "all"])  # "all" is every server's default view
         print(f"\n{jobs} jobs and folders and {views} views are stored. Look at them with:\n"
               f"  curl -s -u {DEMO_USER}:{token} '{emulator.url}api/json?tree=jobs[name,jobs[name]],views[name]'\n"
               f"  curl -s -u {DEMO_USER}:{token} '{emulator.url}job/{org.root_folder}/job/root-updater/config.xml'")
-        failed = any(r.failed for r in reports)
+        failed = not all(r.ok for r in reports)
         if args.keep:
             print("Serving until interrupted (Ctrl-C).")
             try:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import sys
 import tempfile
 from pathlib import Path
 
 from ..errors import EnvDeliveryError
 from ..model.loader import load_organisation
 from ..push import scoped
+from ..push.update import summary_table
 from ..scopes import ROOT, Scope, local_jobs_dir, project_scope, root_scope
 
 
@@ -22,6 +25,7 @@ def add_parser(commands) -> None:
     )
     add_scope_arguments(update)
     update.add_argument("--workers", type=int, default=4, help="parallel uploads (default 4)")
+    update.add_argument("--json", action="store_true", help="print the report as JSON")
     update.set_defaults(run=run_update)
 
     boot = commands.add_parser(
@@ -82,9 +86,19 @@ def run_update(args) -> int:
     with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-") as tmp:
         scope = build_scope(args, Path(tmp))
         report = scoped.update_scope(scope, args.conf, workers=args.workers, adopt=args.adopt,
-                                     allow_empty=args.allow_empty, cache_root=args.cache_dir)
-    print(report.summary())
-    return 1 if report.failed else 0
+                                     allow_empty=args.allow_empty, cache_root=args.cache_dir,
+                                     progress_stream=None if args.json else sys.stderr)
+    print_report(report, args.json)
+    return 0 if report.ok else 1
+
+
+def print_report(report, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        if report.plan.refused:
+            print(f"scope {report.scope}: refused before any write; nothing was written", file=sys.stderr)
+        print(summary_table([report]))
 
 
 def run_bootstrap(args) -> int:
@@ -92,5 +106,5 @@ def run_bootstrap(args) -> int:
     with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-") as tmp:
         report = scoped.bootstrap(org, args.conf, Path(tmp), ignore_plugins=args.ignore_plugins,
                                   cache_root=args.cache_dir)
-    print(report.summary())
-    return 1 if report.failed else 0
+    print(summary_table([report]))
+    return 0 if report.ok else 1

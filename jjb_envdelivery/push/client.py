@@ -132,6 +132,9 @@ class JenkinsClient(jenkins.Jenkins):
     def job_config(self, full_name: str) -> str:
         return self.send("GET", f"{item_path(full_name)}config.xml").text
 
+    def view_config(self, name: str) -> str:
+        return self.send("GET", f"view/{quote(name, safe='')}/config.xml").text
+
     # -- writes ------------------------------------------------------------------------------
     def create_item(self, full_name: str, xml: bytes) -> None:
         parent, short = parent_path(full_name)

@@ -17,8 +17,10 @@ from ..jjb import pipeline
 from ..model.organisation import Namespace, Organisation
 from ..scopes import ROOT, Scope
 from .cache import ScopeCache, default_cache_root
-from .client import JenkinsClient, PushError
-from .plan import Plan, make_plan
+from .client import JenkinsClient, PushError, ServerItem
+from .diff import config_diff
+from .plan import CHANGE, DesiredItem, Plan, make_plan
+from .progress import Progress
 from .update import UpdateReport, apply_plan, desired_items
 
 # Plugins the generated jobs and shipped templates use, with the oldest release we accept.
@@ -115,10 +117,68 @@ def plan_scope(scope: Scope, conf: Path, adopt: bool = False, allow_empty: bool 
 
 
 def update_scope(scope: Scope, conf: Path, workers: int = 4, adopt: bool = False, allow_empty: bool = False,
-                 cache_root: Path | None = None) -> UpdateReport:
+                 cache_root: Path | None = None, progress_stream=None) -> UpdateReport:
     plan, client, cache = plan_scope(scope, conf, adopt, allow_empty, cache_root)
     try:
-        return apply_plan(plan, client, cache, workers)
+        progress = Progress(len(plan.writes), progress_stream) if progress_stream and plan.writes else None
+        return apply_plan(plan, client, cache, workers, progress)
+    finally:
+        cache.close()
+
+
+@dataclass
+class PlanResult:
+    """What `update` would do; `source` says what it was compared with."""
+
+    plan: Plan
+    source: str  # "server" or "last applied"
+    diffs: dict[str, str]
+
+    @property
+    def exit_code(self) -> int:
+        """0: nothing would change; 2: something would; 1: the update would refuse."""
+        if self.plan.refused:
+            return 1
+        return 2 if self.plan.writes else 0
+
+    def to_json(self) -> dict:
+        return {
+            "scope": self.plan.scope,
+            "compared_with": self.source,
+            "changes": bool(self.plan.writes),
+            "actions": [{"action": a.kind, "kind": a.item_kind, "name": a.name, "reason": a.reason,
+                         **({"diff": self.diffs[a.name]} if a.name in self.diffs else {})}
+                        for a in self.plan.actions],
+        }
+
+
+def plan_only(scope: Scope, conf: Path, adopt: bool = False, allow_empty: bool = False,
+              cache_root: Path | None = None) -> PlanResult:
+    """Plan against the live server; where it cannot be reached, against the last applied
+    configuration this scope recorded. Reads only."""
+    config = pipeline.make_jjb_config(conf)
+    desired = desired_items(render_for_push(scope, config))
+    client = connect(conf, attempts=2)
+    cache = open_cache(client, scope.name, cache_root)
+    try:
+        try:
+            server = client.inventory()
+        except PushError:
+            server = None
+        if server is None:
+            applied = {key: DesiredItem.from_xml(e["name"], e["xml"].encode(), e["kind"] == "view")
+                       for key, e in cache.applied.items()}
+            inventory = {key: ServerItem(d.name, d.kind, d.description) for key, d in applied.items()}
+            plan = make_plan(scope.name, scope.namespace, desired, inventory, cache.entries, adopt, allow_empty)
+            current = {a.name: applied[a.desired.key].xml for a in plan.of(CHANGE)}
+            source = "last applied"
+        else:
+            plan = make_plan(scope.name, scope.namespace, desired, server, cache.entries, adopt, allow_empty)
+            current = {a.name: (client.view_config(a.name) if a.item_kind == "view" else client.job_config(a.name))
+                       for a in plan.of(CHANGE)}
+            source = "server"
+        diffs = {a.name: config_diff(current[a.name], a.desired.xml, a.name) for a in plan.of(CHANGE)}
+        return PlanResult(plan, source, diffs)
     finally:
         cache.close()
 

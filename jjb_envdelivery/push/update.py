@@ -13,23 +13,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ..errors import EnvDeliveryError
 from ..jjb.pipeline import RenderedScope
 from .cache import ScopeCache
 from .client import JenkinsClient, PushError
 from .plan import CHANGE, CREATE, DELETE, KEEP, UNCHANGED, Action, DesiredItem, Plan, item_key
+from .progress import Progress
 
 log = logging.getLogger(__name__)
-
-
-class RefusedError(EnvDeliveryError):
-    """The plan refuses something: nothing was written."""
-
-    def __init__(self, plan: Plan):
-        self.plan = plan
-        lines = [f"  {a.item_kind} {a.name}: {a.reason}" for a in plan.refused]
-        super().__init__(f"scope {plan.scope}: refused {len(lines)} item(s); nothing was written:\n"
-                         + "\n".join(lines))
 
 
 @dataclass
@@ -46,15 +36,42 @@ class UpdateReport:
             "deleted": len(self.done[DELETE]),
             "unchanged": len(self.plan.of(UNCHANGED)),
             "kept": len(self.plan.of(KEEP)),
+            "refused": len(self.plan.refused),
             "failed": len(self.failed),
         }
 
-    def summary(self) -> str:
-        counts = ", ".join(f"{n} {k}" for k, n in self.counts().items())
-        lines = [f"scope {self.scope}: {counts}"]
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.plan.refused
+
+    def details(self) -> list[str]:
+        lines = [f"  refused {a.item_kind} {a.name}: {a.reason}" for a in self.plan.refused]
         lines += [f"  kept {a.item_kind} {a.name}: {a.reason}" for a in self.plan.of(KEEP)]
         lines += [f"  failed {name}: {why}" for name, why in self.failed]
-        return "\n".join(lines)
+        return lines
+
+    def to_json(self) -> dict:
+        return {
+            "scope": self.scope,
+            "counts": self.counts(),
+            "done": {kind: sorted(names) for kind, names in self.done.items()},
+            "refused": [{"name": a.name, "kind": a.item_kind, "reason": a.reason} for a in self.plan.refused],
+            "kept": [{"name": a.name, "kind": a.item_kind, "reason": a.reason} for a in self.plan.of(KEEP)],
+            "failed": [{"name": name, "reason": why} for name, why in self.failed],
+        }
+
+
+def summary_table(reports: list[UpdateReport]) -> str:
+    """created, changed, deleted, unchanged, kept, refused, failed: one row per scope."""
+    columns = list(UpdateReport.counts(reports[0]).keys()) if reports else []
+    width = max([5] + [len(r.scope) for r in reports])
+    rows = ["scope".ljust(width) + "".join(f"{c:>10}" for c in columns)]
+    for report in reports:
+        counts = report.counts()
+        rows.append(report.scope.ljust(width) + "".join(f"{counts[c]:>10}" for c in columns))
+    for report in reports:
+        rows += report.details()
+    return "\n".join(rows)
 
 
 def desired_items(rendered: RenderedScope) -> list[DesiredItem]:
@@ -62,10 +79,12 @@ def desired_items(rendered: RenderedScope) -> list[DesiredItem]:
             + [DesiredItem.from_xml(v.name, v.output(), is_view=True) for v in rendered.views])
 
 
-def apply_plan(plan: Plan, client: JenkinsClient, cache: ScopeCache, workers: int = 4) -> UpdateReport:
-    if plan.refused:
-        raise RefusedError(plan)
+def apply_plan(plan: Plan, client: JenkinsClient, cache: ScopeCache, workers: int = 4,
+               progress: Progress | None = None) -> UpdateReport:
+    """Apply `plan`; a plan with refusals writes nothing and reports them."""
     report = UpdateReport(plan.scope, plan)
+    if plan.refused:
+        return report
     lock = threading.Lock()
 
     def run(action: Action) -> None:
@@ -75,14 +94,19 @@ def apply_plan(plan: Plan, client: JenkinsClient, cache: ScopeCache, workers: in
             with lock:
                 report.failed.append((action.name, str(exc)))
             log.error("%s %s failed: %s", action.kind, action.name, exc)
+            if progress:
+                progress.advance(ok=False)
             return
         with lock:
             report.done[action.kind].append(action.name)
             if action.kind == DELETE:
                 cache.forget(_key(action))
             else:
-                cache.record(action.desired.key, action.desired.digest)
+                item = action.desired
+                cache.record(item.key, item.digest, item.name, item.kind, item.xml)
         log.info("%s %s %s", action.kind, action.item_kind, action.name)
+        if progress:
+            progress.advance(ok=True)
 
     pushes = [a for a in plan.actions if a.kind in (CREATE, CHANGE)]
     folders = sorted((a for a in pushes if a.item_kind == "folder"), key=lambda a: a.name.count("/"))
@@ -101,6 +125,8 @@ def apply_plan(plan: Plan, client: JenkinsClient, cache: ScopeCache, workers: in
             run(action)
     finally:
         cache.save()
+        if progress:
+            progress.finish()
     return report
 
 

@@ -7,17 +7,19 @@ import re
 from jjb_envdelivery.cli.main import main
 
 
-def test_demo_pushes_the_example_organisation(capsys):
+def test_demo_pushes_the_example_organisation(capsys, summary):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"^Jenkins REST emulator at http://127\.0\.0\.1:\d+/ \(stores configuration, runs no builds\)$",
                      out, re.M)
-    assert "bootstrap: 2 created" in out
+    rows = summary(out)
+    nothing = {"changed": 0, "deleted": 0, "kept": 0, "refused": 0, "failed": 0}
+    assert rows["bootstrap"] == {"created": 2, "unchanged": 0, **nothing}
     # The root folder and the root updater exist since the bootstrap; the rest is new.
-    assert "scope root: 50 created, 0 changed, 0 deleted, 2 unchanged, 0 kept, 0 failed" in out
+    assert rows["root"] == {"created": 50, "unchanged": 2, **nothing}
     for project, services in (("platform", 6), ("identity", 6), ("compute", 7), ("network", 7), ("storage", 6),
                               ("portal", 8)):
-        assert f"scope {project}: {services * 9} created, 0 changed, 0 deleted, 0 unchanged, 0 kept, 0 failed" in out
+        assert rows[project] == {"created": services * 9, "unchanged": 0, **nothing}
     assert "400 jobs and folders and 12 views are stored" in out
 
 

@@ -20,14 +20,17 @@ def small(tmp_path):
 
 
 @pytest.fixture
-def update(conf, small, tmp_path, capsys):
-    """Run `jjb-envdelivery update` for a scope; returns (exit code, stdout + stderr)."""
+def update(conf, small, tmp_path, capsys, summary):
+    """Run `jjb-envdelivery update` for a scope; returns (exit code, stdout + stderr, the
+    scope's row of the summary table as "1 created, 0 changed, ..." text)."""
 
-    def run(scope: str, *extra: str) -> tuple[int, str]:
+    def run(scope: str, *extra: str) -> tuple[int, str, str]:
         code = main(["update", "--scope", scope, "--org-file", str(small / "delivery.yaml"), "--conf", str(conf),
                      "--cache-dir", str(tmp_path / "cache"), *extra])
         out = capsys.readouterr()
-        return code, out.out + out.err
+        text = out.out + out.err
+        row = summary(out.out).get(scope, {})
+        return code, text, ", ".join(f"{n} {k}" for k, n in row.items())
 
     return run
 
@@ -39,15 +42,15 @@ def writes(emu):
 def test_requests_are_a_constant_few_plus_one_per_change(emu, update):
     assert update("root")[0] == 0
     emu.clear_log()
-    code, out = update("payments")
-    assert code == 0 and "scope payments: 2 created, 0 changed, 0 deleted, 0 unchanged" in out
+    code, out, row = update("payments")
+    assert code == 0 and "2 created, 0 changed, 0 deleted, 0 unchanged" in row
     # The crumb, the one listing with descriptions, then one POST per new job.
     assert [(r.method, r.path) for r in emu.request_log] == [
         ("GET", "/crumbIssuer/api/json"), ("GET", "/api/json"),
         ("POST", "/job/payments/createItem"), ("POST", "/job/payments/createItem")]
     emu.clear_log()
-    code, out = update("payments")
-    assert "0 created, 0 changed, 0 deleted, 2 unchanged" in out
+    code, out, row = update("payments")
+    assert "0 created, 0 changed, 0 deleted, 2 unchanged" in row
     assert [(r.method, r.path) for r in emu.request_log] == [("GET", "/crumbIssuer/api/json"), ("GET", "/api/json")]
 
 
@@ -57,8 +60,8 @@ def test_changed_job_costs_one_request(emu, update, small):
     jobs = small / "teams/payments/jenkins/jobs.yaml"
     jobs.write_text(jobs.read_text().replace("make test", "make check"))
     emu.clear_log()
-    code, out = update("payments")
-    assert "0 created, 2 changed" in out
+    code, out, row = update("payments")
+    assert "0 created, 2 changed" in row
     assert sorted(writes(emu)) == [("POST", "/job/payments/job/billing-current-lint/config.xml"),
                                    ("POST", "/job/payments/job/billing-upcoming-lint/config.xml")]
 
@@ -66,8 +69,8 @@ def test_changed_job_costs_one_request(emu, update, small):
 def test_transient_failures_are_retried(emu, update):
     update("root")
     emu.faults.faults.append(Fault("503", rate=1.0, pattern="POST /job/payments/createItem", limit=2))
-    code, out = update("payments")
-    assert code == 0 and "2 created" in out
+    code, out, row = update("payments")
+    assert code == 0 and "2 created" in row
     statuses = [r.status for r in emu.request_log if r.path == "/job/payments/createItem"]
     assert statuses.count(503) == 2 and statuses.count(200) == 2
 
@@ -75,13 +78,13 @@ def test_transient_failures_are_retried(emu, update):
 def test_failed_push_is_not_cached_and_a_rerun_converges(emu, update):
     update("root")
     emu.faults.faults.append(Fault("500", rate=1.0, pattern="POST /job/payments/createItem", limit=1))
-    code, out = update("payments")
+    code, out, row = update("payments")
     assert code == 1
-    assert "1 created, 0 changed, 0 deleted, 0 unchanged, 0 kept, 1 failed" in out
+    assert "1 created, 0 changed, 0 deleted, 0 unchanged, 0 kept, 0 refused, 1 failed" in row
     assert "failed payments/billing-" in out and "500" in out
     emu.clear_log()
-    code, out = update("payments")
-    assert code == 0 and "1 created, 0 changed, 0 deleted, 1 unchanged" in out
+    code, out, row = update("payments")
+    assert code == 0 and "1 created, 0 changed, 0 deleted, 1 unchanged" in row
     assert len(writes(emu)) == 1
 
 
@@ -90,11 +93,11 @@ def test_an_empty_scope_does_not_delete_everything_unless_told(emu, update, smal
     update("web")
     (small / "teams/web/jenkins/jobs.yaml").write_text("[]\n")
     emu.clear_log()
-    code, out = update("web")
+    code, out, row = update("web")
     assert code == 1 and "the scope generated nothing" in out and "--allow-empty" in out
     assert writes(emu) == []
-    code, out = update("web", "--allow-empty")
-    assert code == 0 and "1 deleted" in out
+    code, out, row = update("web", "--allow-empty")
+    assert code == 0 and "1 deleted" in row
     assert "web-ui-current-ci" not in emu.jobs()
 
 
@@ -104,12 +107,12 @@ def test_unowned_item_is_refused_until_adopted(emu, update, rest):
     rest.post(f"{emu.url}job/payments/createItem?name=billing-current-lint", data=hand_made,
               headers={"Content-Type": "text/xml"}).raise_for_status()
     emu.clear_log()
-    code, out = update("payments")
+    code, out, row = update("payments")
     assert code == 1
     assert "job payments/billing-current-lint: exists and no updater owns it; pass --adopt" in out
     assert writes(emu) == []
-    code, out = update("payments", "--adopt")
-    assert code == 0 and "1 created, 1 changed" in out
+    code, out, row = update("payments", "--adopt")
+    assert code == 0 and "1 created, 1 changed" in row
 
 
 def test_items_of_other_scopes_are_refused(emu, update, rest):
@@ -117,7 +120,7 @@ def test_items_of_other_scopes_are_refused(emu, update, rest):
     theirs = "<project><description>x&lt;!-- jjb-envdelivery owner: web --&gt;</description></project>"
     rest.post(f"{emu.url}job/payments/createItem?name=billing-upcoming-lint", data=theirs,
               headers={"Content-Type": "text/xml"}).raise_for_status()
-    code, out = update("payments", "--adopt")
+    code, out, row = update("payments", "--adopt")
     assert code == 1 and "job payments/billing-upcoming-lint: owned by scope 'web'" in out
 
 
@@ -127,8 +130,8 @@ def test_stale_items_are_deleted_only_with_our_mark(emu, update, small, conf):
     (small / "teams/payments/jenkins/jobs.yaml").write_text(
         (small / "teams/payments/jenkins/jobs.yaml").read_text().replace("{release}-lint", "{release}-check"))
     emu.clear_log()
-    code, out = update("payments")
-    assert code == 0 and "2 created, 0 changed, 2 deleted" in out
+    code, out, row = update("payments")
+    assert code == 0 and "2 created, 0 changed, 2 deleted" in row
     assert sorted(n for n in emu.jobs() if n.startswith("payments/")) == [
         "payments/billing-current-check", "payments/billing-upcoming-check"]
 
@@ -143,7 +146,7 @@ def test_stale_folder_holding_a_teams_jobs_is_kept(emu, update, small):
         "services: [billing, ui]", "services: [ui]").replace(
         "provisioning-tool: {service: billing", "provisioning-tool: {service: ui"))
     emu.clear_log()
-    code, out = update("root")
+    code, out, row = update("root")
     assert code == 0
     assert "kept folder payments: stale, but it holds 2 item(s) other scopes own" in out
     assert ("POST", "/job/delivery/job/updater-payments/doDelete") in writes(emu)
@@ -168,6 +171,6 @@ def test_a_stalled_listing_times_out_and_is_retried(emu, conf, update):
     update("root")
     stall = Fault("stall", rate=1.0, seconds=5, pattern="GET /api/json", limit=1)
     emu.faults.faults.append(stall)
-    code, out = update("web")
-    assert code == 0 and "1 created" in out
+    code, out, row = update("web")
+    assert code == 0 and "1 created" in row
     assert stall.fired == 1  # the first listing hung; the client gave up after 0.5 s and asked again

@@ -1,0 +1,1 @@
+"""Environment templates: the lifecycle, the catalog and the providers."""

@@ -1,0 +1,1 @@
+"""The pipeline graph of an organisation: its checks and pictures."""
