@@ -15,6 +15,14 @@ def job(name: str, description: str, **contents) -> dict:
     return {"job": body}
 
 
+def delivery_job(name: str, description: str, *, node: str, scm: list, triggers: list, builders: list,
+                 wrappers: tuple = (), **extra) -> dict:
+    """The shape every root-scope job shares: one build at a time on a labelled agent, a
+    build discarder, timestamps."""
+    return job(name, description, node=node, concurrent=False, properties=keep_builds(), scm=scm,
+               triggers=triggers, wrappers=["timestamps", *wrappers], builders=builders, **extra)
+
+
 def folder(name: str, description: str) -> dict:
     return {"job": {"name": name, "project-type": "folder", "description": description}}
 

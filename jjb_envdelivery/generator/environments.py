@@ -5,26 +5,17 @@ from __future__ import annotations
 
 from .. import naming
 from ..model.organisation import Organisation, Variant
-from .common import git_scm, job, keep_builds, reverse_trigger
+from .common import delivery_job, git_scm, reverse_trigger
 
 TOOL_DIR = ".envdelivery/tool"
 
 
 def _env_job(org: Organisation, name: str, description: str, steps: list, triggers: list,
              parameters: list | None = None) -> dict:
-    contents = dict(
-        node=org.environments.agent_label,
-        concurrent=False,
-        properties=keep_builds(),
-        # The org file says which services, tool and provider; the jobs repo holds it.
-        scm=git_scm(org.jobs_repo),
-        triggers=triggers,
-        wrappers=["timestamps"],
-        builders=steps,
-    )
-    if parameters:
-        contents["parameters"] = parameters
-    return job(name, description, **contents)
+    extra = {"parameters": parameters} if parameters else {}
+    # The org file says which services, tool and provider; the jobs repo holds it.
+    return delivery_job(name, description, node=org.environments.agent_label, scm=git_scm(org.jobs_repo),
+                        triggers=triggers, builders=steps, **extra)
 
 
 def _fetch_tool(org: Organisation, release: str) -> dict:

@@ -4,26 +4,21 @@ from __future__ import annotations
 
 from .. import naming
 from ..model.organisation import Organisation, Project
-from .common import git_scm, job, keep_builds
+from .common import delivery_job, git_scm
 
 JJB_CONF_VARIABLE = "JJB_CONF"
 
 
 def _updater_job(org: Organisation, name: str, description: str, scm: list, update: dict) -> dict:
-    return job(
+    return delivery_job(
         name,
         description,
         node=org.updater.label,
-        concurrent=False,
-        properties=keep_builds(),
         scm=scm,
         triggers=[{"pollscm": {"cron": org.updater.poll}}],
-        wrappers=[
-            "timestamps",
-            # The JJB ini (server URL, user, API token) stays in Jenkins's credential store.
-            {"credentials-binding": [{"file": {"credential-id": org.updater.credential_id,
-                                               "variable": JJB_CONF_VARIABLE}}]},
-        ],
+        # The JJB ini (server URL, user, API token) stays in Jenkins's credential store.
+        wrappers=({"credentials-binding": [{"file": {"credential-id": org.updater.credential_id,
+                                                     "variable": JJB_CONF_VARIABLE}}]},),
         builders=[{"envdelivery-update": {**update, "conf-variable": JJB_CONF_VARIABLE}}],
     )
 
