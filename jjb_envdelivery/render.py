@@ -16,6 +16,7 @@ from jenkins_jobs.errors import JenkinsJobsException
 from .errors import EnvDeliveryError
 from .jjb import pipeline
 from .model.loader import load_organisation
+from .model.organisation import Organisation
 from .scopes import Scope, local_jobs_dir, project_scope, root_scope
 
 
@@ -49,23 +50,8 @@ def render_scope(scope: Scope, config) -> pipeline.RenderedScope:
         raise EnvDeliveryError(f"scope {scope.name}: {pipeline.describe_error(exc)}") from None
 
 
-def check_unique(results: list[ScopeResult]) -> None:
-    """Jenkins names are case-insensitive: two scopes must never generate the same item."""
-    owners: dict[str, str] = {}
-    clashes = []
-    for result in results:
-        for name in result.rendered.names():
-            key = name.lower()
-            if key in owners:
-                clashes.append(f"{name} (scopes {owners[key]} and {result.scope.name})")
-            owners[key] = result.scope.name
-    if clashes:
-        raise EnvDeliveryError("the same item is generated twice: " + "; ".join(clashes))
-
-
-def render_organisation(org_path: Path, conf: Path | None = None, workdir: Path | None = None) -> RenderResult:
-    """Root scope plus every project whose job YAML is at hand (its local checkout)."""
-    org = load_organisation(org_path)
+def render_scopes(org: Organisation, conf: Path | None = None, workdir: Path | None = None) -> RenderResult:
+    """The root scope plus every project whose job YAML is at hand (its local checkout)."""
     config = pipeline.make_jjb_config(conf)
     result = RenderResult()
     with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-") as tmp:
@@ -81,7 +67,20 @@ def render_organisation(org_path: Path, conf: Path | None = None, workdir: Path 
             scopes.append(project_scope(org, project, work, jobs_dir))
         for scope in scopes:
             result.scopes.append(ScopeResult(scope, render_scope(scope, config)))
-    check_unique(result.scopes)
+    return result
+
+
+def render_organisation(org_path: Path, conf: Path | None = None, workdir: Path | None = None,
+                        check: bool = True) -> RenderResult:
+    """Render the organisation; with `check`, its job graph must pass every check first
+    (dangling references, cycles, duplicate names, untriggerable CD jobs, variants missing
+    services)."""
+    org = load_organisation(org_path)
+    result = render_scopes(org, conf, workdir)
+    if check:
+        from .graph import check_scopes
+
+        check_scopes(result.scopes, org)
     return result
 
 

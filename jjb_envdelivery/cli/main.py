@@ -8,9 +8,9 @@ import sys
 
 from .. import __version__
 from ..errors import EnvDeliveryError
-from . import context, demo, emulator, plan, render, update
+from . import context, demo, emulator, env, graph, plan, render, update
 
-SUBCOMMANDS = (demo, render, plan, update, context, emulator)
+SUBCOMMANDS = (demo, render, graph, plan, update, env, context, emulator)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..push import scoped
 from ..push.plan import CHANGE, UNCHANGED
-from .update import add_scope_arguments, build_scope
+from .update import add_scope_arguments, build_scope, check_graph
 
 
 def add_parser(commands) -> None:
@@ -25,6 +25,7 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    check_graph(args)
     with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-") as tmp:
         scope = build_scope(args, Path(tmp))
         result = scoped.plan_only(scope, args.conf, adopt=args.adopt, allow_empty=args.allow_empty,

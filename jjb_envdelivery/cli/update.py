@@ -57,6 +57,18 @@ def add_scope_arguments(parser) -> None:
     parser.add_argument("--cache-dir", type=Path, help="where scope caches live (default ~/.cache/jjb-envdelivery)")
 
 
+def check_graph(args) -> None:
+    """The organisation's job graph must pass its checks before any push. A child updater
+    (given --namespace, as the root bakes it) has no org file and skips this; the root
+    updater checks every scope whose YAML it can see."""
+    from ..graph import check_organisation
+
+    if args.scope == ROOT:
+        check_organisation(args.org_file or Path("delivery.yaml"), args.conf)
+    elif not args.namespace and args.org_file:
+        check_organisation(args.org_file, args.conf)
+
+
 def build_scope(args, workdir: Path) -> Scope:
     if args.scope == ROOT:
         if args.namespace or args.release or args.jobs_path:
@@ -83,6 +95,7 @@ def build_scope(args, workdir: Path) -> Scope:
 
 
 def run_update(args) -> int:
+    check_graph(args)
     with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-") as tmp:
         scope = build_scope(args, Path(tmp))
         report = scoped.update_scope(scope, args.conf, workers=args.workers, adopt=args.adopt,

@@ -39,7 +39,7 @@ def jenkins_jobs_test(paths: list[Path], out: Path, recursive: bool) -> None:
 def test_small_org_layout(small_org, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["render", str(small_org), "-o", str(out)]) == 0
-    assert "rendered 16 jobs and 6 views in 3 scopes: 22 files" in capsys.readouterr().out
+    assert "rendered 22 jobs and 6 views in 3 scopes: 28 files" in capsys.readouterr().out
     files = tree(out)
     assert all(name.endswith("/config.xml") for name in files)
     assert "payments/billing-current-lint/config.xml" in files
@@ -114,8 +114,8 @@ def test_team_job_outside_its_namespace_is_refused(small_org, tmp_path, capsys):
 def test_rerender_replaces_stale_output(small_org, tmp_path):
     out = tmp_path / "out"
     assert main(["render", str(small_org), "-o", str(out)]) == 0
-    (small_org / "teams/web/jenkins/jobs.yaml").write_text(
-        "- job:\n    name: web-ui-upcoming-ci\n    disabled: false\n")
+    jobs = small_org / "teams/web/jenkins/jobs.yaml"
+    jobs.write_text(jobs.read_text().replace("name: web-ui-current-ci", "name: web-ui-upcoming-ci"))
     assert main(["render", str(small_org), "-o", str(out)]) == 0
     assert not (out / "web-ui-current-ci").exists()
     assert (out / "web-ui-upcoming-ci" / "config.xml").exists()

@@ -1,0 +1,83 @@
+"""``jjb-envdelivery graph``: check the organisation's job graph and draw it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..errors import EnvDeliveryError
+from ..graph import check, graph_of_organisation
+from ..graph.dot import dot_to_svg, to_dot
+from ..graph.html import to_html
+from ..model.loader import ORG_FILE_NAME
+
+FORMATS = ("dot", "svg", "html", "json")
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser(
+        "graph",
+        help="check the job graph (triggers, copied artifacts, updaters) and draw it",
+        description="Render every scope of the organisation, build the graph of its jobs from the XML "
+        "(scm, trigger, artifact and generates edges) and check it: dangling job names, trigger/artifact "
+        "cycles, names generated twice, CD jobs nothing can start, environment variants whose services "
+        "have no package job on a release line. Writes the picture even when checks fail (problem jobs "
+        "are outlined in red), then exits 1 listing the problems. html needs no Graphviz; svg runs `dot`.",
+    )
+    parser.add_argument("org", type=Path, help="org directory or org file")
+    parser.add_argument("--format", choices=FORMATS, default="html", help="output format (default html)")
+    parser.add_argument("-o", "--output", type=Path, help="output file (default: standard output)")
+    parser.add_argument("--release", metavar="LINE", help="draw only this release line's jobs (and updaters)")
+    parser.add_argument("--check-only", action="store_true", help="check, write nothing")
+    parser.add_argument("--conf", type=Path, help="JJB ini file (default: JJB's built-in defaults)")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    org = Path(args.org)
+    if not (org.is_dir() and (org / ORG_FILE_NAME).is_file()) and not org.is_file():
+        raise EnvDeliveryError(f"{org}: no organisation here (expected a directory holding {ORG_FILE_NAME}, "
+                               "or the org file)")
+    graph = graph_of_organisation(org, conf=args.conf)
+    problems = check(graph)
+    if not args.check_only:
+        shown = graph.for_release(args.release) if args.release else graph
+        _write(_picture(shown, args.format, problems), args.output)
+    for note in graph.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if problems:
+        heading = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
+        print(f"jjb-envdelivery: error: the job graph has {heading}:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    nodes, edges = graph.count_nodes(), graph.count_edges()
+    summary = (f"graph checked: {sum(nodes.values())} nodes (" + ", ".join(f"{v} {k}" for k, v in sorted(nodes.items()))
+               + f"), {sum(edges.values())} edges (" + ", ".join(f"{v} {k}" for k, v in sorted(edges.items()))
+               + "): no problems")
+    # Keep stdout for the picture when it goes there.
+    print(summary, file=sys.stderr if args.output is None and not args.check_only else sys.stdout)
+    return 0
+
+
+def _picture(graph, fmt: str, problems) -> str:
+    flagged = {job for p in problems for job in p.jobs}
+    if fmt == "dot":
+        return to_dot(graph, flagged)
+    if fmt == "svg":
+        return dot_to_svg(to_dot(graph, flagged))
+    if fmt == "json":
+        data = graph.to_json()
+        data["problems"] = [{"check": p.check, "jobs": list(p.jobs), "field": p.field, "message": p.message}
+                            for p in problems]
+        return json.dumps(data, indent=2) + "\n"
+    return to_html(graph, f"Pipeline graph of {graph.name}", problems)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")

@@ -1,0 +1,156 @@
+"""The provider interface: what every environment provider (local, skytap, command, yours) implements.
+
+A provider owns two things: environments (provisioned with the provisioning tool, or deployed
+from a template) and the catalog of templates with their metadata. The catalog belongs to the
+provider because each keeps it where its templates live: SQLite beside the local snapshots,
+the template description in Skytap, the organisation's own tool for ``command``.
+
+Providers are found through the stevedore entry point group ``jjb_envdelivery.providers``;
+an organisation adds its own by installing a package that registers a ``Provider`` subclass::
+
+    [options.entry_points]
+    jjb_envdelivery.providers =
+        mycloud = mycloud_envdelivery:MyCloudProvider
+
+and naming it in the org file::
+
+    environments:
+      provider:
+        name: mycloud
+        settings: {region: eu-1}
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import EnvDeliveryError
+from .catalog import Template, TemplateMeta
+
+PROVIDER_GROUP = "jjb_envdelivery.providers"
+
+
+class ProviderError(EnvDeliveryError):
+    """A provider operation failed (the message says which and why, never with credentials)."""
+
+
+class NotFound(ProviderError):
+    """A template or environment that does not exist."""
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What to provision: an environment configuration (see ``envconfig``) and the tool to do it."""
+
+    variant: str  # the variant it derives from ("custom" if none)
+    release: str
+    config: dict  # the environment configuration: hosts, networks, services
+    tool_command: str  # with {config}, {artifacts}, {target} placeholders
+    artifacts_dir: Path  # the provisioning tool's artifacts (.envdelivery/tool)
+    purpose: str  # build | custom
+
+
+@dataclass
+class Environment:
+    id: str
+    variant: str
+    release: str
+    purpose: str  # build | verify | deploy | custom
+    template_id: str | None
+    state: str  # provisioning | running
+    created_at: str
+    access: dict = field(default_factory=dict)  # how to reach it: {"path": ...} or {"url": ...}
+    # Service -> version, as the provisioning tool reported it (empty when it reported nothing).
+    versions: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "variant": self.variant, "release": self.release, "purpose": self.purpose,
+                "template": self.template_id, "state": self.state, "created_at": self.created_at,
+                "access": self.access}
+
+
+class Provider(ABC):
+    """Base class of every provider. ``settings`` is ``environments.provider.settings`` of the org
+    file; relative paths in it are relative to ``org_dir``.
+
+    Ephemeral environments (build and verify) belong to the process that made them: a provider
+    that can tell reclaims them, and half-saved templates, in ``recover()`` once that process is gone.
+    """
+
+    name = "?"
+
+    def __init__(self, settings: dict, org_dir: Path):
+        self.settings = dict(settings or {})
+        self.org_dir = Path(org_dir)
+
+    # -- environments -------------------------------------------------------------------------
+    @abstractmethod
+    def provision(self, spec: EnvSpec, ephemeral: bool) -> Environment:
+        """Create an environment by running the provisioning tool; on failure nothing is left."""
+
+    @abstractmethod
+    def run(self, env: Environment, command: str, timeout: float | None = None) -> int:
+        """Run a (validation) shell command against the environment; returns its exit status."""
+
+    @abstractmethod
+    def save_template(self, env: Environment, meta: TemplateMeta) -> Template:
+        """Snapshot the environment as a new template with status ``built``, atomically: either the
+        template is registered complete, or it is not registered at all."""
+
+    @abstractmethod
+    def deploy(self, template: Template, purpose: str, ephemeral: bool) -> Environment:
+        """A fresh, running environment from the template."""
+
+    @abstractmethod
+    def destroy(self, env_id: str) -> None:
+        """Tear an environment down; an environment that does not exist is a ``NotFound``."""
+
+    def keep_environment(self, env: Environment) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Hand an ephemeral environment over to its user: it outlives this process."""
+
+    @abstractmethod
+    def list_environments(self) -> list[Environment]:
+        """Environments this provider made and that still exist."""
+
+    def get_environment(self, env_id: str) -> Environment:
+        for env in self.list_environments():
+            if env.id == env_id:
+                return env
+        raise NotFound(f"no environment {env_id!r} (env list shows the existing ones)")
+
+    def describe(self, env: Environment) -> str:
+        """How to reach the environment, for a human."""
+        return "\n".join(f"  {key}: {value}" for key, value in env.access.items())
+
+    # -- the template catalog -----------------------------------------------------------------
+    @abstractmethod
+    def list_templates(self) -> list[Template]:
+        """Every registered template (never a half-saved one), any status."""
+
+    def get_template(self, template_id: str) -> Template:
+        for template in self.list_templates():
+            if template.id == template_id:
+                return template
+        raise NotFound(f"no template {template_id!r} (env list shows the existing ones)")
+
+    @abstractmethod
+    def set_status(self, template_id: str, status: str) -> Template:
+        """Record a new status (``built`` -> ``verified`` or ``failed``)."""
+
+    @abstractmethod
+    def set_pinned(self, template_id: str, pinned: bool) -> Template:
+        """Pin (golden: gc never deletes it) or unpin."""
+
+    @abstractmethod
+    def delete_template(self, template_id: str) -> None:
+        """Remove the template and its snapshot."""
+
+    # -- housekeeping -------------------------------------------------------------------------
+    def recover(self) -> list[str]:
+        """Clean what crashed or killed runs left behind; returns what was cleaned, for the log."""
+        return []
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections and files."""

@@ -1,0 +1,54 @@
+"""Running the organisation's provisioning tool (``environments.provisioning-tool.command``).
+
+The command's placeholders are replaced by shell-quoted values: ``{config}`` a JSON file with
+the environment configuration (see ``envconfig``) plus ``report-file``, ``{artifacts}`` the
+directory holding the tool's artifacts (``.envdelivery/tool``), ``{target}`` the environment
+(a directory for ``local``, the environment id for ``skytap``). The tool may write a JSON
+object ``{service: version}`` to ``report-file``: those versions are recorded on the template.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .provider import ProviderError
+
+PLACEHOLDERS = ("config", "artifacts", "target")
+
+
+def expand(command: str, **values: str) -> str:
+    try:
+        return command.format(**{k: shlex.quote(str(v)) for k, v in values.items()})
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ProviderError(f"provisioning-tool.command {command!r}: bad placeholder {exc}; "
+                            f"use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}") from None
+
+
+def run_tool(command: str, config: dict, artifacts_dir: Path, target: str, cwd: Path | None,
+             env: dict, timeout: float) -> dict:
+    """Run the tool; returns the service versions it reported. Raises ``ProviderError`` on failure."""
+    with tempfile.TemporaryDirectory(prefix="envdelivery-tool-") as tmp:
+        report = Path(tmp) / "versions.json"
+        config_file = Path(tmp) / "environment.json"
+        config_file.write_text(json.dumps({**config, "report-file": str(report)}, indent=2))
+        line = expand(command, config=config_file, artifacts=Path(artifacts_dir).resolve(), target=target)
+        print(f"+ {line}", flush=True)
+        try:
+            done = subprocess.run(line, shell=True, cwd=cwd, env=env, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise ProviderError(f"the provisioning tool did not finish within {timeout:g}s: {line}") from None
+        if done.returncode != 0:
+            raise ProviderError(f"the provisioning tool failed (exit status {done.returncode}): {line}")
+        if not report.exists():
+            return {}
+        try:
+            versions = json.loads(report.read_text())
+        except ValueError:
+            raise ProviderError("the provisioning tool wrote a report-file that is not JSON") from None
+        if not isinstance(versions, dict):
+            raise ProviderError("the provisioning tool's report-file must hold a JSON object {service: version}")
+        return {str(k): str(v) for k, v in versions.items()}

@@ -1,0 +1,350 @@
+"""Build the pipeline graph from the rendered XML of every scope.
+
+The XML, not the org file or our templates, is what Jenkins will run, so the graph covers team
+YAML written by hand too. Job names in the XML are resolved as Jenkins resolves them
+(``Items.getItem``): relative to the job's folder first, then as a full name.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .. import naming
+from ..errors import EnvDeliveryError
+from ..model.loader import load_organisation
+from ..model.organisation import Organisation
+from .model import (
+    ARTIFACT,
+    CI,
+    DELIVER,
+    ENV_BUILD,
+    ENV_CUSTOM,
+    ENV_GC,
+    ENV_VERIFY,
+    FOLDER,
+    GENERATES,
+    OTHER,
+    PACKAGE,
+    REPO,
+    SCM,
+    START_OTHER,
+    START_PARAMETERS,
+    START_SCM,
+    START_TIMER,
+    TRIGGER,
+    UPDATER,
+    Edge,
+    Graph,
+    Node,
+    Reference,
+)
+
+REVERSE_TRIGGER = "jenkins.triggers.ReverseBuildTrigger"
+BUILD_TRIGGER = "hudson.tasks.BuildTrigger"
+PARAM_TRIGGER = "hudson.plugins.parameterizedtrigger.BuildTrigger"
+PARAM_TRIGGER_BUILDER = "hudson.plugins.parameterizedtrigger.TriggerBuilder"
+COPY_ARTIFACT = "hudson.plugins.copyartifact.CopyArtifact"
+
+FIELD_REVERSE = f"upstreamProjects ({REVERSE_TRIGGER})"
+FIELD_BUILD_TRIGGER = f"childProjects ({BUILD_TRIGGER})"
+FIELD_PARAM_TRIGGER = f"projects ({PARAM_TRIGGER})"
+FIELD_PARAM_TRIGGER_BUILDER = f"projects ({PARAM_TRIGGER_BUILDER})"
+FIELD_COPY = f"project ({COPY_ARTIFACT})"
+
+# Triggers that start a build on a change in a repository.
+SCM_TRIGGERS = frozenset({
+    "hudson.triggers.SCMTrigger",
+    "com.cloudbees.jenkins.GitHubPushTrigger",
+    "com.dabsquared.gitlabjenkins.GitLabPushTrigger",
+    "com.sonyericsson.hudson.plugins.gerrit.trigger.hudsontrigger.GerritTrigger",
+    "com.cloudbees.jenkins.plugins.BitBucketTrigger",
+})
+TIMER_TRIGGERS = frozenset({
+    "hudson.triggers.TimerTrigger",
+    "org.jenkinsci.plugins.parameterizedscheduler.ParameterizedTimerTrigger",
+})
+# Items that hold other items: names resolve through them.
+ITEM_GROUPS = frozenset({
+    "com.cloudbees.hudson.plugins.folder.Folder",
+    "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject",
+    "jenkins.branch.OrganizationFolder",
+})
+
+
+@dataclass
+class JobFacts:
+    """What one config.xml says about how the job starts and what it names."""
+
+    name: str
+    is_group: bool
+    disabled: bool = False
+    starts: set[str] = field(default_factory=set)
+    scm_urls: list[str] = field(default_factory=list)
+    # (kind, field, name as written, names an upstream?)
+    refs: list[tuple[str, str, str, bool]] = field(default_factory=list)
+
+    @property
+    def declares_upstream(self) -> bool:
+        return any(upstream for _, _, _, upstream in self.refs)
+
+
+def split_names(value: str | None) -> list[str]:
+    """Jenkins's ``Items.fromNameList``: comma-separated, each trimmed, empty entries skipped."""
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _is(element: ET.Element, cls: str) -> bool:
+    # A describable is written either as its own tag or as <tag class="...">.
+    return element.tag == cls or element.get("class") == cls
+
+
+def read_job(name: str, xml: bytes | str) -> JobFacts:
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError as exc:
+        raise EnvDeliveryError(f"{name}: config.xml does not parse: {exc}") from None
+    facts = JobFacts(name, is_group=root.tag in ITEM_GROUPS, disabled=root.findtext("disabled") == "true")
+    if facts.is_group:
+        return facts
+    trigger_lists = root.findall("triggers") + root.findall(
+        ".//org.jenkinsci.plugins.workflow.job.properties.PipelineTriggersJobProperty/triggers")
+    for triggers in trigger_lists:
+        for trigger in triggers:
+            if trigger.tag == REVERSE_TRIGGER:
+                for upstream in split_names(trigger.findtext("upstreamProjects")):
+                    facts.refs.append((TRIGGER, FIELD_REVERSE, upstream, True))
+            elif trigger.tag in SCM_TRIGGERS:
+                facts.starts.add(START_SCM)
+            elif trigger.tag in TIMER_TRIGGERS:
+                facts.starts.add(START_TIMER)
+            else:
+                facts.starts.add(START_OTHER)
+    if len(root.findall(".//hudson.model.ParametersDefinitionProperty/parameterDefinitions/*")):
+        facts.starts.add(START_PARAMETERS)
+    for scm in root.findall("scm") + root.findall("definition/scm"):
+        for url in scm.iterfind(".//hudson.plugins.git.UserRemoteConfig/url"):
+            facts.scm_urls.append((url.text or "").strip())
+        for url in scm.iterfind(".//hudson.scm.SubversionSCM_-ModuleLocation/remote"):
+            facts.scm_urls.append((url.text or "").strip())
+        if scm.get("class") == "hudson.plugins.mercurial.MercurialSCM":
+            facts.scm_urls.append((scm.findtext("source") or "").strip())
+    facts.scm_urls = [u for u in dict.fromkeys(facts.scm_urls) if u]
+    # Build steps and publishers may sit inside conditional steps or flexible publishers: look everywhere.
+    for element in root.iter():
+        if _is(element, COPY_ARTIFACT):
+            project = (element.findtext("project") or element.findtext("projectName") or "").strip()
+            if project:
+                facts.refs.append((ARTIFACT, FIELD_COPY, project, True))
+        elif _is(element, BUILD_TRIGGER):
+            for child in split_names(element.findtext("childProjects")):
+                facts.refs.append((TRIGGER, FIELD_BUILD_TRIGGER, child, False))
+        elif _is(element, PARAM_TRIGGER) or _is(element, PARAM_TRIGGER_BUILDER):
+            label = FIELD_PARAM_TRIGGER if _is(element, PARAM_TRIGGER) else FIELD_PARAM_TRIGGER_BUILDER
+            for projects in element.findall("configs/*/projects"):
+                for child in split_names(projects.text):
+                    facts.refs.append((TRIGGER, label, child, False))
+    return facts
+
+
+class ItemIndex:
+    """Item names as Jenkins looks them up: without case, through folders."""
+
+    def __init__(self, items: Iterable[tuple[str, bool]]):
+        self.items: dict[str, tuple[str, bool]] = {}
+        for name, is_group in items:
+            self.items.setdefault(name.lower(), (name, is_group))
+        # A folder no scope generates still holds its jobs on the server.
+        for name, _ in list(self.items.values()):
+            parts = name.split("/")
+            for end in range(1, len(parts)):
+                self.items.setdefault("/".join(parts[:end]).lower(), ("/".join(parts[:end]), True))
+
+    def full(self, name: str) -> tuple[str, bool] | None:
+        """``Jenkins.getItemByFullName``."""
+        return self.items.get("/".join(t for t in name.split("/") if t).lower())
+
+    def resolve(self, name: str, job: str) -> tuple[tuple[str, bool] | None, tuple[str, ...]]:
+        """``Items.getItem(name, job.getParent())``: the item found (if any) and the full names
+        looked up, for messages."""
+        context = job.split("/")[:-1]
+        full_name = "/".join(t for t in name.split("/") if t)
+        if name.startswith("/"):
+            return self.full(name), (full_name,)
+        tried = tuple(dict.fromkeys(c for c in (_lexical(context, name), full_name) if c))
+        ctx: list[str] | None = list(context)
+        for token in (t for t in name.split("/") if t):
+            if token == "..":
+                if ctx:  # a folder is an Item: go to its parent
+                    ctx = ctx[:-1]
+                    continue
+                ctx = None  # above the root
+                break
+            if token == ".":
+                continue
+            if ctx and not self.items[("/".join(ctx)).lower()][1]:
+                return None, tried  # a job holds no items; Jenkins gives up without a fallback
+            child = ctx + [token]
+            if "/".join(child).lower() not in self.items:
+                ctx = None
+                break
+            ctx = child
+        if ctx:
+            return self.items["/".join(ctx).lower()], tried
+        return self.full(name), tried
+
+
+def _lexical(context: list[str], name: str) -> str | None:
+    parts = list(context)
+    for token in (t for t in name.split("/") if t):
+        if token == "..":
+            if not parts:
+                return None
+            parts.pop()
+        elif token != ".":
+            parts.append(token)
+    return "/".join(parts) or None
+
+
+class _Namer:
+    """Kind, project, release line, service and variant of a job, from its name and scope."""
+
+    def __init__(self, org: Organisation):
+        self.org = org
+        lines = "|".join(re.escape(r.name) for r in sorted(org.release_lines, key=lambda r: -len(r.name)))
+        root = re.escape(org.root_folder)
+        self.env = re.compile(rf"^{root}/env-(?P<variant>.+)-(?P<line>{lines})-(?P<stage>build|verify|gc)$", re.I)
+        self.custom = re.compile(rf"^{root}/env-custom-(?P<line>{lines})$", re.I)
+        self.service = re.compile(rf"^(?P<service>.+)-(?P<line>{lines})-(?P<stage>ci|package|deliver)$", re.I)
+        self.line = re.compile(rf"(?:^|[-_./])(?P<line>{lines})(?:$|[-_./])", re.I)
+        self.updaters = {naming.root_updater(org).lower(): None}
+        self.updaters.update({naming.child_updater(org, p).lower(): p.name for p in org.projects})
+        self.folders = {p.namespace.value.lower(): p.name for p in org.projects if p.namespace.kind == "folder"}
+        self.stages = {"build": ENV_BUILD, "verify": ENV_VERIFY, "gc": ENV_GC,
+                       "ci": CI, "package": PACKAGE, "deliver": DELIVER}
+
+    def node(self, facts: JobFacts, scope_name: str, is_root: bool) -> Node:
+        name = facts.name
+        node = Node(name, OTHER, scope=scope_name, disabled=facts.disabled, starts=frozenset(facts.starts),
+                    declares_upstream=facts.declares_upstream)
+        if is_root:
+            node.label = name.split("/")[-1]
+        else:
+            project = self.org.project(scope_name)
+            node.project = project.name
+            node.label = name[len(project.namespace.job_prefix):] if project.namespace.contains(name) else name
+        if facts.is_group:
+            node.kind = FOLDER
+            node.project = node.project or self.folders.get(name.lower())
+            return node
+        if is_root and name.lower() in self.updaters:
+            node.kind, node.project = UPDATER, self.updaters[name.lower()]
+            return node
+        if is_root and (match := self.env.match(name)):
+            node.kind = self.stages[match["stage"].lower()]
+            node.variant, node.release = match["variant"], self._line(match["line"])
+            node.label = node.variant
+            return node
+        if is_root and (match := self.custom.match(name)):
+            node.kind, node.release, node.label = ENV_CUSTOM, self._line(match["line"]), "custom"
+            return node
+        if not is_root and (match := self.service.match(node.label)):
+            node.kind = self.stages[match["stage"].lower()]
+            node.service, node.release = match["service"], self._line(match["line"])
+            node.label = node.service
+            return node
+        if match := self.line.search(node.label):
+            node.release = self._line(match["line"])
+        return node
+
+    def _line(self, written: str) -> str:
+        return next(r.name for r in self.org.release_lines if r.name.lower() == written.lower())
+
+
+def build_graph(scopes: Sequence, org: Organisation) -> Graph:
+    """The graph of `scopes` (``render.ScopeResult``s). Projects of `org` that have no scope
+    here were not rendered: names into their namespaces are recorded, not checked."""
+    graph = Graph(name=org.name, projects=tuple(p.name for p in org.projects),
+                  release_lines=tuple(r.name for r in org.release_lines))
+    namer = _Namer(org)
+    facts_of: dict[str, JobFacts] = {}
+    scope_items: dict[str, list[str]] = defaultdict(list)
+    rendered = set()
+    for result in scopes:
+        scope = result.scope
+        rendered.add(scope.name)
+        for item in result.rendered.jobs:
+            seen = graph.generated.setdefault(item.name.lower(), [])
+            seen.append((item.name, scope.name))
+            if len(seen) > 1:
+                continue  # a duplicate: the check reports it; the first one stands
+            facts = read_job(item.name, item.output())
+            facts_of[item.name] = facts
+            graph.nodes[item.name] = namer.node(facts, scope.name, scope.is_root)
+            scope_items[scope.name].append(item.name)
+    unrendered = [p for p in org.projects if p.name not in rendered]
+    for project in unrendered:
+        graph.notes.append(f"project {project.name}: its YAML was not rendered here (no local-checkout), "
+                           f"so names in {project.namespace} are not checked")
+    for project in org.projects:
+        for service in project.services:
+            for line in org.release_lines:
+                package = naming.service_job(project.namespace, service, line.name, "package")
+                graph.package_jobs[package.lower()] = (service, line.name)
+
+    index = ItemIndex((name, facts.is_group) for name, facts in facts_of.items())
+    edges: dict[tuple[str, str, str], Edge] = {}
+
+    def add(edge: Edge) -> None:
+        edges.setdefault((edge.source, edge.target, edge.kind), edge)
+
+    repo_projects: dict[str, set] = defaultdict(set)
+    for name, facts in facts_of.items():
+        if START_SCM in facts.starts:
+            for url in facts.scm_urls:
+                repo = f"repo:{url}"
+                graph.nodes.setdefault(repo, Node(repo, REPO, label=url))
+                repo_projects[repo].add(graph.nodes[name].project)
+                add(Edge(repo, name, SCM, "scm url", name))
+        for kind, where, written, upstream in facts.refs:
+            ref = Reference(name, kind, where, written, upstream)
+            graph.references.append(ref)
+            if "$" in written:
+                ref.dynamic = True
+                continue
+            found, ref.tried = index.resolve(written, name)
+            if found and not found[1]:
+                ref.resolved = found[0]
+                source, target = (found[0], name) if upstream else (name, found[0])
+                add(Edge(source, target, kind, where, name))
+            elif found:
+                ref.folder = found[0]
+            elif any(p.namespace.contains(t) for p in unrendered for t in ref.tried):
+                ref.unverified = True
+    for repo, projects in repo_projects.items():
+        graph.nodes[repo].project = next(iter(projects)) if len(projects) == 1 else None
+
+    root_updater = naming.root_updater(org)
+    for result in scopes:
+        if result.scope.is_root:
+            updater = root_updater if root_updater in graph.nodes else None
+        else:
+            updater = naming.child_updater(org, org.project(result.scope.name))
+            updater = updater if updater in graph.nodes else None
+        for item in scope_items[result.scope.name] if updater else ():
+            if item != updater:  # the root updater regenerates itself too; a self-loop says nothing
+                add(Edge(updater, item, GENERATES, "", updater))
+    graph.edges = list(edges.values())
+    return graph
+
+
+def graph_of_organisation(org_path: Path, conf: Path | None = None) -> Graph:
+    """Render every scope of the org (directory or org file) and build its graph."""
+    from ..render import render_scopes
+
+    org = load_organisation(Path(org_path))
+    return build_graph(render_scopes(org, conf).scopes, org)

@@ -1,0 +1,245 @@
+"""Checks of the pipeline graph, each problem naming the job(s) and the XML field.
+
+A *CD job* is a job that declares an upstream (a reverse build trigger or a copied artifact) and
+has no other way to start: no SCM trigger, no timer, no other trigger, no build parameters.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import EnvDeliveryError
+from .model import ARTIFACT, ENV_BUILD, TRIGGER, Edge, Graph
+
+DANGLING = "dangling"
+CYCLE = "cycle"
+DUPLICATE = "duplicate"
+UNTRIGGERABLE = "untriggerable"
+VARIANT = "variant-services"
+
+
+@dataclass(frozen=True)
+class Problem:
+    check: str  # one of the constants above
+    jobs: tuple[str, ...]
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class GraphCheckError(EnvDeliveryError):
+    """The graph has problems; holds them all, so one run reports every one."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        count = len(self.problems)
+        heading = "1 problem" if count == 1 else f"{count} problems"
+        super().__init__(f"the job graph has {heading}:\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+def check(graph: Graph) -> list[Problem]:
+    variant_problems, explained = _variants(graph)
+    return (_dangling(graph, explained) + _cycles(graph) + _duplicates(graph) + _untriggerable(graph)
+            + variant_problems)
+
+
+def check_or_raise(graph: Graph) -> Graph:
+    problems = check(graph)
+    if problems:
+        raise GraphCheckError(problems)
+    return graph
+
+
+def check_scopes(scopes: Sequence, org) -> Graph:
+    """Build the graph of rendered scopes (``render.ScopeResult``s) and raise on any problem."""
+    from .build import build_graph
+
+    return check_or_raise(build_graph(scopes, org))
+
+
+def check_organisation(org_path: Path, conf: Path | None = None) -> Graph:
+    """Render every scope of the organisation, build its graph and raise on any problem."""
+    from .build import graph_of_organisation
+
+    return check_or_raise(graph_of_organisation(org_path, conf))
+
+
+def _looked_up(tried: Sequence[str]) -> str:
+    return " then ".join(repr(t) for t in tried)
+
+
+def _dangling(graph: Graph, explained: set[int]) -> list[Problem]:
+    problems = []
+    for ref in graph.references:
+        if ref.resolved or ref.dynamic or ref.unverified or id(ref) in explained:
+            continue
+        if ref.folder:
+            text = f"names {ref.name!r}, which is the folder {ref.folder!r}, not a job"
+        else:
+            text = f"names {ref.name!r}, which is no job of any scope (looked up {_looked_up(ref.tried)})"
+        problems.append(Problem(DANGLING, (ref.job,), ref.field, f"{ref.job}: {ref.field}: {text}"))
+    return sorted(problems, key=lambda p: (p.jobs, p.message))
+
+
+def _describe_edge(edge: Edge) -> str:
+    what = "triggers" if edge.kind == TRIGGER else "gives its artifacts to"
+    return f"{edge.source} {what} {edge.target} ({edge.field} of {edge.declared_by})"
+
+
+def _cycles(graph: Graph) -> list[Problem]:
+    successors: dict[str, dict[str, Edge]] = {}
+    for edge in graph.edges_of(TRIGGER, ARTIFACT):
+        successors.setdefault(edge.source, {}).setdefault(edge.target, edge)
+    problems = []
+    for component in _strong_components(successors):
+        start = min(component)
+        if len(component) == 1 and start not in successors.get(start, {}):
+            continue
+        path = _shortest_cycle(start, successors, component)
+        steps = [successors[a][b] for a, b in zip(path, path[1:], strict=False)]
+        jobs = " -> ".join(path)
+        problems.append(Problem(
+            CYCLE, tuple(path[:-1]), ", ".join(dict.fromkeys(e.field for e in steps)),
+            f"{jobs}: cycle of trigger/artifact edges: " + "; ".join(_describe_edge(e) for e in steps)))
+    return sorted(problems, key=lambda p: p.jobs)
+
+
+def _strong_components(successors: dict[str, dict[str, Edge]]) -> list[set[str]]:
+    """Tarjan's algorithm, iterative: a long pipeline must not hit Python's recursion limit."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components = []
+    nodes = sorted(set(successors) | {t for targets in successors.values() for t in targets})
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(successors.get(root, {}))))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            advanced = False
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(successors.get(child, {})))))
+                    advanced = True
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == node:
+                        break
+                components.append(component)
+    return components
+
+
+def _shortest_cycle(start: str, successors: dict[str, dict[str, Edge]], component: set[str]) -> list[str]:
+    """start -> ... -> start, breadth first inside the component (so always found)."""
+    previous: dict[str, str] = {}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for child in sorted(successors.get(node, {})):
+            if child == start:
+                path = [start]
+                while node != start:
+                    path.append(node)
+                    node = previous[node]
+                return [start] + path[1:][::-1] + [start]
+            if child in component and child not in previous:
+                previous[child] = node
+                queue.append(child)
+    raise AssertionError(f"no cycle through {start}")  # unreachable for a strong component
+
+
+def _duplicates(graph: Graph) -> list[Problem]:
+    problems = []
+    for entries in graph.generated.values():
+        if len(entries) < 2:
+            continue
+        where = ", ".join(f"{name!r} by scope {scope}" for name, scope in entries)
+        problems.append(Problem(
+            DUPLICATE, tuple(dict.fromkeys(name for name, _ in entries)), "name",
+            f"{entries[0][0]}: name: generated {len(entries)} times (Jenkins compares item names "
+            f"without case): {where}"))
+    return sorted(problems, key=lambda p: p.jobs)
+
+
+def _untriggerable(graph: Graph) -> list[Problem]:
+    triggered = {e.target for e in graph.edges_of(TRIGGER)}
+    refs_of: dict[str, list] = {}
+    for ref in graph.references:
+        refs_of.setdefault(ref.job, []).append(ref)
+    problems = []
+    for node in sorted(graph.nodes.values(), key=lambda n: n.id):
+        if not node.is_job or not node.declares_upstream or node.starts or node.id in triggered:
+            continue
+        refs = refs_of.get(node.id, [])
+        if any(r.dynamic or r.unverified for r in refs if r.kind == TRIGGER):
+            continue  # cannot be known before the build runs, or here
+        upstream = [r for r in refs if r.upstream and r.kind == TRIGGER]
+        if upstream:
+            names = ", ".join(f"{r.name!r}" for r in upstream)
+            reason = f"none of its upstream names is a job ({names} in {upstream[0].field})"
+            where = upstream[0].field
+        else:
+            copied = [r for r in refs if r.kind == ARTIFACT]
+            names = ", ".join(f"{r.name!r}" for r in copied)
+            reason = (f"it names no upstream trigger and no job triggers it (it only copies artifacts "
+                      f"of {names} in {copied[0].field})")
+            where = copied[0].field
+        problems.append(Problem(
+            UNTRIGGERABLE, (node.id,), where,
+            f"{node.id}: {where}: CD job that nothing can start: it has no SCM trigger, timer, other "
+            f"trigger or parameters, and {reason}"))
+    return problems
+
+
+def _variants(graph: Graph) -> tuple[list[Problem], set[int]]:
+    """Services of a variant with no package job on the env build job's release line. The
+    references this explains are left out of the dangling check: one problem, not one per service."""
+    problems, explained = [], set()
+    missing: dict[str, list] = {}
+    for ref in graph.references:
+        node = graph.nodes.get(ref.job)
+        if node is None or node.kind != ENV_BUILD or ref.resolved or ref.dynamic or ref.unverified:
+            continue
+        if ref.folder or not (ref.upstream and ref.kind == TRIGGER):
+            continue
+        hit = next((graph.package_jobs[t.lower()] for t in ref.tried if t.lower() in graph.package_jobs), None)
+        if hit is None or hit[1] != node.release:
+            continue
+        explained.add(id(ref))
+        missing.setdefault(node.id, []).append((hit[0], ref))
+    for job, entries in sorted(missing.items()):
+        node = graph.nodes[job]
+        services = ", ".join(service for service, _ in entries)
+        names = ", ".join(ref.name for _, ref in entries)
+        field = entries[0][1].field
+        problems.append(Problem(
+            VARIANT, (job,), field,
+            f"{job}: {field}: environment variant {node.variant!r} on release line {node.release!r} "
+            f"has services with no package job on that line: {services} (it triggers on {names}, "
+            "which no scope generates)"))
+    return problems, explained

@@ -1,0 +1,157 @@
+"""The pipeline graph: jobs (and the repositories that start them) and what connects them.
+
+Plain data; ``build`` fills it from rendered XML, ``checks`` reads it, ``dot`` and ``html`` draw it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+# Node kinds. A stage says where a job sits in the paper's pipeline.
+REPO = "repo"
+UPDATER = "updater"
+FOLDER = "folder"
+CI = "ci"
+PACKAGE = "package"
+DELIVER = "deliver"
+ENV_BUILD = "env-build"
+ENV_VERIFY = "env-verify"
+ENV_GC = "env-gc"
+ENV_CUSTOM = "env-custom"
+OTHER = "other"
+NODE_KINDS = (REPO, UPDATER, FOLDER, CI, PACKAGE, DELIVER, ENV_BUILD, ENV_VERIFY, ENV_GC, ENV_CUSTOM, OTHER)
+
+# Edge kinds.
+SCM = "scm"
+TRIGGER = "trigger"
+ARTIFACT = "artifact"
+GENERATES = "generates"
+EDGE_KINDS = (SCM, TRIGGER, ARTIFACT, GENERATES)
+
+# Ways a job can start besides an upstream build.
+START_SCM = "scm trigger"
+START_TIMER = "timer"
+START_PARAMETERS = "parameters"
+START_OTHER = "other trigger"
+
+
+@dataclass
+class Reference:
+    """One job name written in a job's XML: an upstream or downstream it triggers or copies from."""
+
+    job: str  # the job whose XML holds the name
+    kind: str  # TRIGGER or ARTIFACT
+    field: str  # e.g. "upstreamProjects (jenkins.triggers.ReverseBuildTrigger)"
+    name: str  # as written, one entry of a comma-separated list
+    # True: the name points at an upstream (the edge goes name -> job); False: downstream.
+    upstream: bool
+    resolved: str | None = None  # the full name of the job it resolves to
+    tried: tuple[str, ...] = ()  # full names looked up, in Jenkins's order
+    folder: str | None = None  # it resolved to this folder, which cannot be built
+    dynamic: bool = False  # holds a $VARIABLE: only known when the build runs
+    unverified: bool = False  # lies in a project whose YAML was not rendered here
+
+
+@dataclass
+class Node:
+    id: str  # a job's full name, or "repo:<url>"
+    kind: str
+    scope: str | None = None  # the scope that generates it (None for repositories)
+    project: str | None = None  # the project it belongs to (None: the organisation's root)
+    release: str | None = None  # the release line its name says
+    service: str | None = None
+    variant: str | None = None
+    label: str = ""  # short name for pictures
+    disabled: bool = False
+    starts: frozenset[str] = frozenset()  # START_* ways besides upstream builds
+    declares_upstream: bool = False  # has a reverse trigger or copies artifacts
+
+    @property
+    def is_job(self) -> bool:
+        return self.kind not in (REPO, FOLDER)
+
+    @property
+    def group(self) -> tuple[str, str]:
+        return (self.project or "", self.release or "")
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    kind: str
+    field: str = ""  # where the XML says it; "" for generates
+    declared_by: str = ""  # the job whose XML says it
+
+
+@dataclass
+class Graph:
+    name: str = ""  # the organisation's
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
+    # lower-cased item name -> [(name as generated, scope)], for the duplicate check
+    generated: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    projects: tuple[str, ...] = ()  # in org-file order
+    release_lines: tuple[str, ...] = ()
+    # lower-cased name of each service's package job on each line -> (service, release line):
+    # what the env build jobs wait for, generated or not
+    package_jobs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def edges_of(self, *kinds: str) -> list[Edge]:
+        return [e for e in self.edges if e.kind in kinds]
+
+    def count_nodes(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for node in self.nodes.values():
+            counts[node.kind] += 1
+        return dict(counts)
+
+    def count_edges(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for edge in self.edges:
+            counts[edge.kind] += 1
+        return dict(counts)
+
+    def groups(self) -> dict[tuple[str, str], list[Node]]:
+        """Nodes by (project, release line); "" stands for the root and for no release line."""
+        result: dict[tuple[str, str], list[Node]] = defaultdict(list)
+        for node in self.nodes.values():
+            result[node.group].append(node)
+        return dict(result)
+
+    def for_release(self, release: str) -> Graph:
+        """The jobs of one release line, those of none (updaters, team jobs without a line),
+        and the repositories that start them."""
+        if release not in self.release_lines:
+            from ..errors import EnvDeliveryError
+
+            known = ", ".join(self.release_lines)
+            raise EnvDeliveryError(f"no release line {release!r} (release lines: {known})")
+        keep = {n.id for n in self.nodes.values() if n.kind != REPO and n.release in (release, None)}
+        keep |= {e.source for e in self.edges if e.kind == SCM and e.target in keep}
+        sub = Graph(
+            nodes={k: v for k, v in self.nodes.items() if k in keep},
+            edges=[e for e in self.edges if e.source in keep and e.target in keep],
+            references=[r for r in self.references if r.job in keep],
+            name=self.name, generated=self.generated, projects=self.projects, release_lines=(release,),
+            package_jobs=self.package_jobs, notes=list(self.notes),
+        )
+        return sub
+
+    def to_json(self) -> dict:
+        return {
+            "organisation": self.name,
+            "nodes": [
+                {"id": n.id, "kind": n.kind, "scope": n.scope, "project": n.project, "release": n.release,
+                 "service": n.service, "variant": n.variant, "disabled": n.disabled,
+                 "starts": sorted(n.starts)}
+                for n in sorted(self.nodes.values(), key=lambda n: n.id)
+            ],
+            "edges": [{"source": e.source, "target": e.target, "kind": e.kind, "field": e.field}
+                      for e in self.edges],
+            "counts": {"nodes": self.count_nodes(), "edges": self.count_edges()},
+            "notes": list(self.notes),
+        }

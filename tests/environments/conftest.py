@@ -1,0 +1,134 @@
+"""Fixtures for the environment lifecycle: a stand-in provisioning tool, the CLI, org files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jjb_envdelivery.cli import main as cli_main
+
+VENV_BIN = Path(sys.executable).parent
+
+# The organisation's provisioning tool is theirs, not ours: this script stands in for `envtool`.
+# `provision` writes one directory per host (services, a disk image) into --target from --config
+# and reports service versions; `check` validates the environment it runs in. ENVTOOL_SLEEP slows
+# provisioning (kill tests), ENVTOOL_FAIL_CHECK makes every check fail (failure tests).
+ENVTOOL = '''#!{python}
+import json, os, sys, time
+from pathlib import Path
+
+def option(name):
+    return sys.argv[sys.argv.index(name) + 1]
+
+command = sys.argv[1]
+if command == "provision":
+    config = json.loads(Path(option("--config")).read_text())
+    artifacts = Path(option("--artifacts"))
+    if not list(artifacts.glob("envtool-*.tar.gz")):
+        sys.exit("envtool: no envtool artifact in " + str(artifacts))
+    target = Path(option("--target"))
+    if not target.is_dir():
+        sys.exit("envtool: target is not a directory: " + str(target))
+    delay = float(os.environ.get("ENVTOOL_SLEEP", "0"))
+    versions = {{}}
+    for host in config["hosts"]:
+        directory = target / host["name"]
+        directory.mkdir()
+        (directory / "host.json").write_text(json.dumps(host))
+        (directory / "disk.img").write_bytes(os.urandom(int(os.environ.get("ENVTOOL_DISK_KB", "16")) * 1024))
+        for service in host["services"]:
+            (directory / (service + ".service")).write_text(service + " running\\n")
+            versions[service] = "1.0"
+        time.sleep(delay / max(1, len(config["hosts"])))
+    (target / "environment.json").write_text(json.dumps(config))
+    Path(config["report-file"]).write_text(json.dumps(versions))
+elif command == "provision-remote":
+    config = json.loads(Path(option("--config")).read_text())
+    Path(config["report-file"]).write_text(json.dumps({{s: "2.0" for h in config["hosts"] for s in h["services"]}}))
+    print("envtool: provisioned remote environment " + option("--target"))
+elif command == "check":
+    if os.environ.get("ENVTOOL_FAIL_CHECK"):
+        sys.exit("envtool: check failed (ENVTOOL_FAIL_CHECK)")
+    env = Path(os.environ["ENVDELIVERY_ENV"])
+    if not env.is_dir():  # a remote environment (skytap): reached over the network, here only named
+        print("envtool: " + " ".join(sys.argv[2:]) + " ok (remote " + str(env) + ")")
+        sys.exit(0)
+    if Path.cwd().resolve() != env.resolve():
+        sys.exit("envtool: not run inside the environment")
+    config = json.loads((env / "environment.json").read_text())
+    for host in config["hosts"]:
+        for service in host["services"]:
+            if not (env / host["name"] / (service + ".service")).is_file():
+                sys.exit("envtool: " + service + " is missing")
+    print("envtool: " + " ".join(sys.argv[2:]) + " ok (" + str(len(config["hosts"])) + " hosts)")
+else:
+    sys.exit("envtool: unknown command " + command)
+'''
+
+def _executable(path: Path, text: str) -> Path:
+    path.write_text(text)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+@pytest.fixture
+def tool_bin(tmp_path) -> Path:
+    """A bin directory with `envtool`, the organisation's provisioning tool in these tests."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _executable(bin_dir / "envtool", ENVTOOL.format(python=sys.executable))
+    return bin_dir
+
+
+@pytest.fixture
+def job_env(tool_bin, monkeypatch) -> dict:
+    """Process environment for commands: our tool first on PATH, then the venv's bin."""
+    monkeypatch.delenv("JJB_ENVDELIVERY_LOCAL_ROOT", raising=False)
+    path = os.pathsep.join([str(tool_bin), str(VENV_BIN), os.environ.get("PATH", "")])
+    monkeypatch.setenv("PATH", path)
+    return {**os.environ, "PATH": path}
+
+
+@pytest.fixture
+def cli():
+    """Run `jjb-envdelivery ARGS...` in-process; returns the exit status."""
+
+    def run(*argv: str) -> int:
+        return cli_main.main([str(a) for a in argv])
+    return run
+
+
+def write_org(example_org_dir: Path, dest: Path, provider: dict) -> Path:
+    """A copy of the example organisation whose provider is `provider` ({name, settings})."""
+    shutil.copytree(example_org_dir, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    org_file = dest / "delivery.yaml"
+    data = yaml.safe_load(org_file.read_text())
+    data["environments"]["provider"] = provider
+    org_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    return dest
+
+
+@pytest.fixture
+def make_workspace(example_org_dir, tmp_path, job_env, monkeypatch):
+    """make_workspace(provider) -> a jobs-repo checkout using that provider ({name, settings}), with
+    the tool artifact fetched (as the copyartifact step does), as the current directory."""
+    def make(provider: dict, name: str = "ws") -> Path:
+        ws = write_org(example_org_dir, tmp_path / name, provider)
+        tool_dir = ws / ".envdelivery" / "tool"
+        tool_dir.mkdir(parents=True)
+        (tool_dir / "envtool-1.0.tar.gz").write_bytes(b"envtool 1.0")
+        monkeypatch.chdir(ws)
+        return ws
+    return make
+
+
+@pytest.fixture
+def workspace(make_workspace, tmp_path) -> Path:
+    """The local provider, rooted in tmp_path/store."""
+    return make_workspace({"name": "local", "settings": {"root": str(tmp_path / "store")}})

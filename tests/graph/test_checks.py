@@ -1,0 +1,215 @@
+"""Each check of the graph, with its exact message, on small organisations broken on purpose."""
+
+from __future__ import annotations
+
+import pytest
+
+from jjb_envdelivery.errors import EnvDeliveryError
+from jjb_envdelivery.graph import (
+    GraphCheckError,
+    build_graph,
+    check,
+    check_or_raise,
+    check_organisation,
+    graph_of_organisation,
+)
+from jjb_envdelivery.jjb.pipeline import RenderedScope
+from jjb_envdelivery.model.loader import load_organisation
+from jjb_envdelivery.render import ScopeResult, render_scopes
+
+from .conftest import add_yaml
+
+REVERSE = "upstreamProjects (jenkins.triggers.ReverseBuildTrigger)"
+
+
+def messages(org) -> list[str]:
+    return [str(p) for p in check(graph_of_organisation(org))]
+
+
+def test_tiny_org_passes(tiny_org):
+    graph = check_organisation(tiny_org)
+    assert check(graph) == []
+    assert graph.count_nodes()["ci"] == 4
+
+
+def test_dangling_names_are_resolved_as_jenkins_does(tiny_org):
+    add_yaml(tiny_org, "payments", "report.yaml", """
+- job:
+    name: payments/nightly-report
+    disabled: false
+    triggers:
+      - timed: '@daily'
+      - reverse:
+          jobs: 'billing-current-ci, payments/no-such-job'
+    publishers:
+      - trigger:
+          project: 'Billing-Current-Deliver,  ../web-missing'
+""")
+    assert messages(tiny_org) == [
+        "payments/nightly-report: childProjects (hudson.tasks.BuildTrigger): names '../web-missing', which is "
+        "no job of any scope (looked up 'web-missing' then '../web-missing')",
+        f"payments/nightly-report: {REVERSE}: names 'payments/no-such-job', which is no job of any scope "
+        "(looked up 'payments/payments/no-such-job' then 'payments/no-such-job')",
+    ]
+
+
+def test_a_folder_is_no_job(tiny_org):
+    add_yaml(tiny_org, "web", "folder.yaml", """
+- job:
+    name: web-after-payments
+    disabled: false
+    triggers:
+      - timed: '@daily'
+      - reverse: {jobs: payments}
+""")
+    assert messages(tiny_org) == [
+        f"web-after-payments: {REVERSE}: names 'payments', which is the folder 'payments', not a job"]
+
+
+def test_cycle_names_its_jobs_in_order(tiny_org):
+    add_yaml(tiny_org, "web", "cycle.yaml", """
+- job:
+    name: web-a
+    disabled: false
+    triggers:
+      - reverse: {jobs: web-b}
+- job:
+    name: web-b
+    disabled: false
+    triggers:
+      - timed: '@daily'
+      - reverse: {jobs: web-a}
+- job:
+    name: web-c
+    disabled: false
+    triggers: [{timed: '@daily'}]
+    builders:
+      - copyartifact: {project: web-d}
+    publishers:
+      - trigger-parameterized-builds:
+          - project: web-d
+            current-parameters: true
+- job:
+    name: web-d
+    disabled: false
+    triggers:
+      - timed: '@daily'
+""")
+    assert messages(tiny_org) == [
+        f"web-a -> web-b -> web-a: cycle of trigger/artifact edges: web-a triggers web-b ({REVERSE} of web-b); "
+        f"web-b triggers web-a ({REVERSE} of web-a)",
+        "web-c -> web-d -> web-c: cycle of trigger/artifact edges: web-c triggers web-d (projects "
+        "(hudson.plugins.parameterizedtrigger.BuildTrigger) of web-c); web-d gives its artifacts to web-c "
+        "(project (hudson.plugins.copyartifact.CopyArtifact) of web-c)",
+    ]
+
+
+def test_duplicate_names_differ_only_in_case(tiny_org):
+    add_yaml(tiny_org, "web", "dup.yaml", """
+- job: {name: web-Smoke, disabled: false}
+- job: {name: web-smoke, disabled: false}
+""")
+    assert messages(tiny_org) == [
+        "web-Smoke: name: generated 2 times (Jenkins compares item names without case): 'web-Smoke' by scope web, "
+        "'web-smoke' by scope web"]
+
+
+def test_duplicate_across_scopes(tiny_org):
+    org = load_organisation(tiny_org)
+    scopes = render_scopes(org).scopes
+    payments = next(s for s in scopes if s.scope.name == "payments")
+    web = next(s for s in scopes if s.scope.name == "web")
+    stolen = next(j for j in payments.rendered.jobs if j.name == "payments/billing-current-ci")
+    scopes[scopes.index(web)] = ScopeResult(web.scope, RenderedScope(web.rendered.jobs + [stolen], []))
+    assert [str(p) for p in check(build_graph(scopes, org))] == [
+        "payments/billing-current-ci: name: generated 2 times (Jenkins compares item names without case): "
+        "'payments/billing-current-ci' by scope payments, 'payments/billing-current-ci' by scope web"]
+
+
+def test_cd_job_nothing_can_start(tiny_org):
+    add_yaml(tiny_org, "web", "orphans.yaml", """
+- job:
+    name: web-orphan
+    disabled: false
+    builders:
+      - copyartifact: {project: web-ui-current-ci}
+- job:
+    name: web-waits
+    disabled: false
+    triggers:
+      - reverse: {jobs: 'web-gone, web-also-gone'}
+- job:
+    name: web-by-hand
+    disabled: false
+    parameters:
+      - string: {name: WHAT}
+    builders:
+      - copyartifact: {project: web-ui-current-ci}
+""")
+    start = "CD job that nothing can start: it has no SCM trigger, timer, other trigger or parameters, and"
+    assert messages(tiny_org) == [
+        f"web-waits: {REVERSE}: names 'web-also-gone', which is no job of any scope (looked up 'web-also-gone')",
+        f"web-waits: {REVERSE}: names 'web-gone', which is no job of any scope (looked up 'web-gone')",
+        f"web-orphan: project (hudson.plugins.copyartifact.CopyArtifact): {start} it names no upstream trigger "
+        "and no job triggers it (it only copies artifacts of 'web-ui-current-ci' in project "
+        "(hudson.plugins.copyartifact.CopyArtifact))",
+        f"web-waits: {REVERSE}: {start} none of its upstream names is a job ('web-gone', 'web-also-gone' in "
+        f"{REVERSE})",
+    ]
+
+
+def test_triggered_by_a_downstream_list_is_not_orphaned(tiny_org):
+    add_yaml(tiny_org, "web", "chained.yaml", """
+- job:
+    name: web-smoke
+    disabled: false
+    builders:
+      - copyartifact: {project: web-ui-current-ci}
+- job:
+    name: web-ui-tests
+    disabled: false
+    triggers:
+      - timed: '@daily'
+    publishers:
+      - trigger: {project: web-smoke}
+""")
+    assert messages(tiny_org) == []
+
+
+def test_variant_service_without_package_job(tiny_org):
+    services = tiny_org / "teams" / "web" / "jenkins" / "services.yaml"
+    services.write_text(services.read_text() + "    exclude: [{release: upcoming}]\n")
+    assert messages(tiny_org) == [
+        f"delivery/env-small-upcoming-build: {REVERSE}: environment variant 'small' on release line 'upcoming' "
+        "has services with no package job on that line: ui (it triggers on web-ui-upcoming-package, which no "
+        "scope generates)"]
+
+
+def test_check_or_raise_lists_every_problem(tiny_org):
+    add_yaml(tiny_org, "web", "two.yaml", """
+- job:
+    name: web-x
+    disabled: false
+    triggers: [{timed: '@daily'}, {reverse: {jobs: web-y1}}]
+- job:
+    name: web-z
+    disabled: false
+    triggers: [{timed: '@daily'}, {reverse: {jobs: web-y2}}]
+""")
+    with pytest.raises(GraphCheckError) as caught:
+        check_or_raise(graph_of_organisation(tiny_org))
+    assert isinstance(caught.value, EnvDeliveryError)
+    assert str(caught.value) == (
+        "the job graph has 2 problems:\n"
+        f"  web-x: {REVERSE}: names 'web-y1', which is no job of any scope (looked up 'web-y1')\n"
+        f"  web-z: {REVERSE}: names 'web-y2', which is no job of any scope (looked up 'web-y2')")
+    assert [p.check for p in caught.value.problems] == ["dangling", "dangling"]
+
+
+def test_unrendered_project_is_noted_not_reported(tiny_org):
+    org_file = tiny_org / "delivery.yaml"
+    org_file.write_text(org_file.read_text().replace(", local-checkout: teams/web", ""))
+    graph = graph_of_organisation(tiny_org)
+    assert check(graph) == []
+    assert graph.notes == ["project web: its YAML was not rendered here (no local-checkout), so names in "
+                           "prefix:web- are not checked"]

@@ -1,0 +1,58 @@
+"""`jjb-envdelivery graph`, through a parser built the way cli/main.py builds its own."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from jjb_envdelivery.cli import graph as graph_cli
+from jjb_envdelivery.errors import EnvDeliveryError
+
+from .conftest import add_yaml
+
+
+def run(*argv) -> int:
+    parser = argparse.ArgumentParser(prog="jjb-envdelivery")
+    graph_cli.add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["graph", *map(str, argv)])
+    return args.run(args)
+
+
+def test_check_only_passes(tiny_org, capsys):
+    assert run(tiny_org, "--check-only") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("graph checked: 30 nodes (") and out.rstrip().endswith("no problems")
+
+
+def test_problems_exit_1_and_still_write_the_picture(tiny_org, tmp_path, capsys):
+    add_yaml(tiny_org, "web", "broken.yaml",
+             "- job: {name: web-x, disabled: false, triggers: [{timed: '@daily'}, {reverse: {jobs: web-nope}}]}\n")
+    out = tmp_path / "g.json"
+    assert run(tiny_org, "--format", "json", "-o", out) == 1
+    err = capsys.readouterr().err
+    assert err == ("jjb-envdelivery: error: the job graph has 1 problem:\n"
+                   "  web-x: upstreamProjects (jenkins.triggers.ReverseBuildTrigger): names 'web-nope', which is no "
+                   "job of any scope (looked up 'web-nope')\n")
+    data = json.loads(out.read_text())
+    assert data["problems"][0]["jobs"] == ["web-x"] and data["counts"]["edges"]["trigger"] == 16
+
+
+def test_release_view_and_formats(tiny_org, tmp_path):
+    html = tmp_path / "g.html"
+    assert run(tiny_org, "--release", "current", "-o", html) == 0
+    assert "web-ui-upcoming-ci" not in html.read_text() and "web-ui-current-ci" in html.read_text()
+    dot = tmp_path / "g.dot"
+    assert run(tiny_org, "--format", "dot", "-o", dot) == 0
+    assert dot.read_text().startswith("digraph pipeline {")
+
+
+def test_unknown_release_line(tiny_org):
+    with pytest.raises(EnvDeliveryError, match=r"no release line 'later' \(release lines: current, upcoming\)"):
+        run(tiny_org, "--release", "later", "--format", "dot")
+
+
+def test_no_organisation(tmp_path):
+    with pytest.raises(EnvDeliveryError, match="no organisation here"):
+        run(tmp_path)

@@ -1,0 +1,61 @@
+"""The example organisation passes every check; its graph has the nodes and edges the org implies."""
+
+from __future__ import annotations
+
+import pytest
+
+from jjb_envdelivery.graph import check, graph_of_organisation
+from jjb_envdelivery.model.loader import load_organisation
+
+
+@pytest.fixture(scope="module")
+def example(example_org_dir):
+    return load_organisation(example_org_dir), graph_of_organisation(example_org_dir)
+
+
+def test_example_passes_every_check(example):
+    _, graph = example
+    assert [str(p) for p in check(graph)] == []
+    assert graph.notes == []
+
+
+def test_example_counts_follow_from_the_org(example):
+    org, graph = example
+    services = [s for p in org.projects for s in p.services]
+    lines = len(org.release_lines)
+    variants = org.environments.variants
+    env_lines = sum(len(v.release_lines) for v in variants)
+    folders = 1 + sum(p.namespace.kind == "folder" for p in org.projects)
+    assert (len(services), lines, len(variants), env_lines) == (40, 3, 3, 8)
+    assert graph.count_nodes() == {
+        "ci": 40 * 3, "package": 40 * 3, "deliver": 40 * 3,
+        "env-build": env_lines, "env-verify": env_lines, "env-gc": env_lines, "env-custom": lines,
+        "updater": 1 + len(org.projects), "folder": folders,
+        # every service has its own repository, plus the teams' repos and the central jobs repo
+        "repo": len(services) + len(org.projects) + 1,
+    }
+    tool = org.environments.provisioning_tool.service
+    # Each variant's build job waits for the package jobs of its services and of the tool.
+    upstreams = sum(len(set(v.services) | {tool}) * len(v.release_lines) for v in variants)
+    root_items = folders + 1 + len(org.projects) + 3 * env_lines + lines
+    assert graph.count_edges() == {
+        "scm": 40 * 3 + len(org.projects) + 1,  # CI jobs, child updaters, root updater
+        # CI -> package -> deliver, package -> env build, build -> verify -> gc
+        "trigger": 2 * 40 * 3 + upstreams + 2 * env_lines,
+        # CI -> package -> deliver; the tool's CI -> env build, verify and custom
+        "artifact": 2 * 40 * 3 + 2 * env_lines + lines,
+        # root updater -> the other root items; child updaters -> their teams' jobs
+        "generates": (root_items - 1) + 40 * 3 * 3,
+    }
+    assert upstreams == 11 * 3 + 40 * 3 + 40 * 2
+
+
+def test_example_groups_by_project_and_release_line(example):
+    org, graph = example
+    groups = graph.groups()
+    compute = org.project("compute")
+    for line in org.release_lines:
+        jobs = [n for n in groups[("compute", line.name)] if n.kind in ("ci", "package", "deliver")]
+        assert len(jobs) == 3 * len(compute.services)
+    portal = {n.id for n in groups[("portal", "current")]}
+    assert "portal-billing-current-package" in portal
