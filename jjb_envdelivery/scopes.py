@@ -43,12 +43,22 @@ def project_scope(org: Organisation, project: Project, workdir: Path, jobs_dir: 
             f"project {project.name}: no job YAML directory at {jobs_dir} "
             f"(jobs-path {project.jobs_path!r} in a checkout of {project.repo.url})"
         )
-    context = workdir / f"context-{project.name}.yaml"
+    return team_scope(project.name, project.namespace, [(r.name, r.branch) for r in org.release_lines],
+                      org.root_folder, jobs_dir, workdir)
+
+
+def team_scope(name: str, namespace: Namespace, releases: list[tuple[str, str]], root_folder: str,
+               jobs_dir: Path, workdir: Path) -> Scope:
+    """A team's scope: its generated context, the shipped templates, then its own YAML."""
+    if not jobs_dir.is_dir():
+        raise EnvDeliveryError(f"scope {name}: no job YAML directory at {jobs_dir}")
+    context = workdir / f"context-{name}.yaml"
     context.write_text(
-        generator.to_yaml(generator.project_context(org, project), f"Context of project {project.name}"),
+        generator.to_yaml(generator.context_defaults(name, namespace, releases, root_folder),
+                          f"Context of project {name}"),
         encoding="utf-8",
     )
-    return Scope(project.name, project.namespace, (context, shipped_templates_dir(), jobs_dir))
+    return Scope(name, namespace, (context, shipped_templates_dir(), jobs_dir))
 
 
 def local_jobs_dir(project: Project) -> Path | None:
@@ -56,3 +66,20 @@ def local_jobs_dir(project: Project) -> Path | None:
     if project.repo.local_checkout is None:
         return None
     return project.repo.local_checkout / project.jobs_path
+
+
+def project_scope_from_args(name: str, namespace: str, releases: list[str], root_folder: str,
+                            jobs_dir: Path, workdir: Path) -> Scope:
+    """A team scope from what the root scope baked into the child updater's command."""
+    kind, _, value = namespace.partition(":")
+    if kind not in ("folder", "prefix") or not value:
+        raise EnvDeliveryError(f"--namespace {namespace!r}: expected folder:NAME or prefix:NAME-")
+    lines = []
+    for spec in releases:
+        line, sep, branch = spec.partition("=")
+        if not sep or not line or not branch:
+            raise EnvDeliveryError(f"--release {spec!r}: expected NAME=BRANCH")
+        lines.append((line, branch))
+    if not lines:
+        raise EnvDeliveryError("a project scope needs at least one --release NAME=BRANCH")
+    return team_scope(name, Namespace(kind, value), lines, root_folder, jobs_dir, workdir)

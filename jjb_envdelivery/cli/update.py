@@ -11,7 +11,7 @@ from ..errors import EnvDeliveryError
 from ..model.loader import load_organisation
 from ..push import scoped
 from ..push.update import summary_table
-from ..scopes import ROOT, Scope, local_jobs_dir, project_scope, root_scope
+from ..scopes import ROOT, Scope, local_jobs_dir, project_scope, project_scope_from_args, root_scope
 
 
 def add_parser(commands) -> None:
@@ -78,7 +78,7 @@ def build_scope(args, workdir: Path) -> Scope:
         if args.jobs_path is None or args.root_folder is None:
             raise EnvDeliveryError("a project scope given by --namespace also needs --release, --root-folder "
                                    "and JOBS_PATH")
-        return scoped.project_scope_from_args(args.scope, args.namespace, args.release, args.root_folder,
+        return project_scope_from_args(args.scope, args.namespace, args.release, args.root_folder,
                                               args.jobs_path, workdir)
     if args.org_file is None:
         raise EnvDeliveryError(f"scope {args.scope}: give either --namespace/--release/--root-folder/JOBS_PATH "

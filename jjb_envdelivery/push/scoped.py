@@ -10,11 +10,10 @@ from pathlib import Path
 
 from jenkins_jobs.errors import JenkinsJobsException
 
-from .. import generator, naming
-from ..data_dirs import shipped_templates_dir
+from .. import naming
 from ..errors import EnvDeliveryError
 from ..jjb import pipeline
-from ..model.organisation import Namespace, Organisation
+from ..model.organisation import Organisation
 from ..scopes import ROOT, Scope
 from .cache import ScopeCache, default_cache_root
 from .client import JenkinsClient, PushError, ServerItem
@@ -57,29 +56,6 @@ def read_connection(conf: Path) -> Connection:
 def connect(conf: Path, attempts: int = 4, backoff: float = 0.5) -> JenkinsClient:
     c = read_connection(conf)
     return JenkinsClient(c.url, c.user, c.password, timeout=c.timeout, attempts=attempts, backoff=backoff)
-
-
-def project_scope_from_args(name: str, namespace: str, releases: list[str], root_folder: str,
-                            jobs_dir: Path, workdir: Path) -> Scope:
-    """A team scope from what the root scope baked into the child updater's command."""
-    kind, _, value = namespace.partition(":")
-    if kind not in ("folder", "prefix") or not value:
-        raise EnvDeliveryError(f"--namespace {namespace!r}: expected folder:NAME or prefix:NAME-")
-    lines = []
-    for spec in releases:
-        line, sep, branch = spec.partition("=")
-        if not sep or not line or not branch:
-            raise EnvDeliveryError(f"--release {spec!r}: expected NAME=BRANCH")
-        lines.append((line, branch))
-    if not lines:
-        raise EnvDeliveryError("a project scope needs at least one --release NAME=BRANCH")
-    if not jobs_dir.is_dir():
-        raise EnvDeliveryError(f"scope {name}: no job YAML directory at {jobs_dir}")
-    context = workdir / f"context-{name}.yaml"
-    context.write_text(generator.to_yaml(
-        generator.context_defaults(name, Namespace(kind, value), lines, root_folder),
-        f"Context of project {name}"), encoding="utf-8")
-    return Scope(name, Namespace(kind, value), (context, shipped_templates_dir(), jobs_dir))
 
 
 def render_for_push(scope: Scope, config) -> pipeline.RenderedScope:
