@@ -50,15 +50,19 @@ def render_scope(scope: Scope, config) -> pipeline.RenderedScope:
         raise EnvDeliveryError(f"scope {scope.name}: {pipeline.describe_error(exc)}") from None
 
 
-def render_scopes(org: Organisation, conf: Path | None = None, workdir: Path | None = None) -> RenderResult:
-    """The root scope plus every project whose job YAML is at hand (its local checkout)."""
-    config = pipeline.make_jjb_config(conf)
+def render_scopes(org: Organisation, conf: Path | None = None, workdir: Path | None = None,
+                  projects: set[str] | None = None, plugins_info: list | None = None) -> RenderResult:
+    """The root scope plus every project (or those in `projects`) whose job YAML is at hand
+    (its local checkout)."""
+    config = pipeline.make_jjb_config(conf, plugins_info)
     result = RenderResult()
     with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-") as tmp:
         work = Path(workdir) if workdir else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         scopes = [root_scope(org, work)]
         for project in org.projects:
+            if projects is not None and project.name not in projects:
+                continue
             jobs_dir = local_jobs_dir(project)
             if jobs_dir is None:
                 result.skipped.append(f"project {project.name}: no local-checkout in the org file, "
@@ -71,12 +75,12 @@ def render_scopes(org: Organisation, conf: Path | None = None, workdir: Path | N
 
 
 def render_organisation(org_path: Path, conf: Path | None = None, workdir: Path | None = None,
-                        check: bool = True) -> RenderResult:
+                        check: bool = True, plugins_info: list | None = None) -> RenderResult:
     """Render the organisation; with `check`, its job graph must pass every check first
     (dangling references, cycles, duplicate names, untriggerable CD jobs, variants missing
     services)."""
     org = load_organisation(org_path)
-    result = render_scopes(org, conf, workdir)
+    result = render_scopes(org, conf, workdir, plugins_info=plugins_info)
     if check:
         from .graph import check_scopes
 
@@ -85,9 +89,9 @@ def render_organisation(org_path: Path, conf: Path | None = None, workdir: Path 
 
 
 def render_paths(paths: list[Path], conf: Path | None = None, recursive: bool = False,
-                 excludes: tuple[str, ...] = (".*",)) -> pipeline.RenderedScope:
+                 excludes: tuple[str, ...] = (".*",), plugins_info: list | None = None) -> pipeline.RenderedScope:
     """Plain JJB input, as `jenkins-jobs test` would take it."""
-    config = pipeline.make_jjb_config(conf)
+    config = pipeline.make_jjb_config(conf, plugins_info)
     expanded = pipeline.expand_paths(paths, recursive or config.recursive, excludes)
     try:
         return pipeline.generate_xml(config, expanded)

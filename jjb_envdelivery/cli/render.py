@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import yaml
+
+from ..errors import EnvDeliveryError
 from ..model.loader import ORG_FILE_NAME
 from ..render import render_organisation, render_paths, write_output
 
@@ -24,6 +27,8 @@ def add_parser(commands) -> None:
     parser.add_argument("--emit-yaml", type=Path, metavar="DIR",
                         help="also keep the generated JJB YAML (root scope and project contexts) in DIR")
     parser.add_argument("-r", "--recursive", action="store_true", help="plain JJB paths: descend into directories")
+    parser.add_argument("-p", "--plugins-info", type=Path, metavar="FILE",
+                        help="plugin versions (a YAML list, as `jenkins-jobs get-plugins-info` writes)")
     parser.set_defaults(run=run)
 
 
@@ -31,10 +36,23 @@ def is_org(path: Path) -> bool:
     return (path.is_dir() and (path / ORG_FILE_NAME).is_file()) or (path.is_file() and path.name == ORG_FILE_NAME)
 
 
+def read_plugins_info(path: Path | None) -> list | None:
+    if path is None:
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise EnvDeliveryError(f"--plugins-info {path}: {exc}") from None
+    if not isinstance(data, list):
+        raise EnvDeliveryError(f"--plugins-info {path}: expected a YAML list of plugins")
+    return data
+
+
 def run(args) -> int:
     target = Path(args.path)
+    plugins_info = read_plugins_info(args.plugins_info)
     if is_org(target):
-        result = render_organisation(target, conf=args.conf, workdir=args.emit_yaml)
+        result = render_organisation(target, conf=args.conf, workdir=args.emit_yaml, plugins_info=plugins_info)
         items = [item for scope in result.scopes for item in scope.rendered.jobs + scope.rendered.views]
         count = write_output(items, args.output)
         for note in result.skipped:
@@ -43,7 +61,7 @@ def run(args) -> int:
               f"{len(result.scopes)} scopes: {count} files in {args.output}")
     else:
         paths = [Path(p) for p in args.path.split(os.pathsep)]
-        rendered = render_paths(paths, conf=args.conf, recursive=args.recursive)
+        rendered = render_paths(paths, conf=args.conf, recursive=args.recursive, plugins_info=plugins_info)
         count = write_output(rendered.jobs + rendered.views, args.output)
         print(f"rendered {len(rendered.jobs)} jobs and {len(rendered.views)} views: {count} files in {args.output}")
     return 0

@@ -58,15 +58,19 @@ def add_scope_arguments(parser) -> None:
 
 
 def check_graph(args) -> None:
-    """The organisation's job graph must pass its checks before any push. A child updater
-    (given --namespace, as the root bakes it) has no org file and skips this; the root
-    updater checks every scope whose YAML it can see."""
-    from ..graph import check_organisation
+    """The job graph must pass its checks before any push. The root scope is checked with
+    every scope whose YAML it can see; a project scope given with the org file, with the root
+    scope (so a team's update does not pay for rendering every other team); a child updater
+    (given --namespace, as the root bakes it) has no org file and skips this."""
+    from ..graph import check_scopes
+    from ..render import render_scopes
 
     if args.scope == ROOT:
-        check_organisation(args.org_file or Path("delivery.yaml"), args.conf)
+        org = load_organisation(args.org_file or Path("delivery.yaml"))
+        check_scopes(render_scopes(org, args.conf).scopes, org)
     elif not args.namespace and args.org_file:
-        check_organisation(args.org_file, args.conf)
+        org = load_organisation(args.org_file)
+        check_scopes(render_scopes(org, args.conf, projects={args.scope}).scopes, org)
 
 
 def build_scope(args, workdir: Path) -> Scope:

@@ -1,12 +1,16 @@
-"""Real-world corpora: `jenkins-jobs test` writes the same bytes with and without this package.
+"""Real-world corpora: `jenkins-jobs test` writes the same bytes with and without this package,
+and `jjb-envdelivery render` (the fast path) writes those bytes too.
 
-Both runs use this venv's Python in a subprocess; the baseline hides this distribution's metadata
+All runs use this venv's Python in a subprocess; the baseline hides this distribution's metadata
 (see _cli_runs.RUNNER), so JJB sees exactly the entry points of a plugin-free install.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -23,6 +27,11 @@ CORPORA = {
         12336,
         None,  # the README gives only the total
     ),
+}
+# The same inputs for `jjb-envdelivery render` (which always writes the --config-xml layout).
+RENDER_ARGS = {
+    "lf-global-jjb": ["--conf", "jenkins.ini", "-r", "jjb:.jjb-test"],
+    "openstack-project-config": ["--conf", "jenkins.ini", "-p", "plugins_info.yaml", "jenkins/jobs"],
 }
 UNKNOWN = "Unknown entry point or macro 'envdelivery-env' for component type: 'builder'."
 
@@ -46,6 +55,11 @@ def test_output_identical_without_plugin(name, corpora_dir, cli_runs, tmp_path):
         argv = [a.format(out=out) for a in args]
         # Started together: the two runs overlap on a 2-core machine.
         procs[label] = (out, cli_runs.start(hide, "jjb", argv, corpus, tmp_path / f"cache-{label}"))
+    rendered = tmp_path / "out-render"
+    render = subprocess.Popen(
+        [sys.executable, "-m", "jjb_envdelivery.cli.main", "render", "-o", str(rendered), *RENDER_ARGS[name]],
+        cwd=corpus, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache-render")},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     trees = {}
     for label, (out, proc) in procs.items():
         rc, _, err = cli_runs.finish(proc)
@@ -58,6 +72,13 @@ def test_output_identical_without_plugin(name, corpora_dir, cli_runs, tmp_path):
     assert len(installed) == files
     if views is not None:
         assert sum(_is_view(xml) for xml in installed.values()) == views
+
+    _, err = render.communicate(timeout=1200)
+    assert render.returncode == 0, err[-3000:]
+    ours = {path.removesuffix("/config.xml"): xml for path, xml in cli_runs.read_tree(rendered).items()}
+    assert sorted(ours) == sorted(installed)
+    differing = [path for path in installed if installed[path] != ours[path]]
+    assert not differing, f"render: {len(differing)} files differ from jenkins-jobs test, e.g. {differing[:10]}"
 
 
 def test_baseline_hides_the_distribution(cli_runs, tmp_path):

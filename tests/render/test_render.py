@@ -153,3 +153,14 @@ def test_plain_jjb_paths(tmp_path):
     assert main(["render", str(job), "-o", str(out)]) == 0
     jenkins_jobs_test([job], expected, recursive=False)
     assert tree(out) == tree(expected)
+
+
+def test_plugins_info_file(tmp_path, capsys):
+    job = tmp_path / "jobs.yaml"
+    job.write_text("- job:\n    name: j\n    builders:\n      - shell: make\n")
+    plugins = tmp_path / "plugins.yaml"
+    plugins.write_text("- {shortName: git, version: '4.0.0', longName: Git}\n")
+    assert main(["render", str(job), "-o", str(tmp_path / "out"), "-p", str(plugins)]) == 0
+    plugins.write_text("git: 4.0.0\n")
+    assert main(["render", str(job), "-o", str(tmp_path / "out"), "-p", str(plugins)]) == 1
+    assert "expected a YAML list of plugins" in capsys.readouterr().err
