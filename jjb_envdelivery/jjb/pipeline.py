@@ -19,12 +19,11 @@ from jenkins_jobs.alphanum import AlphanumSort
 from jenkins_jobs.config import JJBConfig
 from jenkins_jobs.errors import JenkinsJobsException
 from jenkins_jobs.loader import load_files
-from jenkins_jobs.registry import ModuleRegistry
 from jenkins_jobs.roots import Roots
 from jenkins_jobs.xml_config import XmlJob
 
 from ..errors import EnvDeliveryError
-from .fast_xml import FastXmlJobGenerator, FastXmlViewGenerator
+from .fast_xml import FastModuleRegistry, FastXmlJobGenerator, FastXmlViewGenerator
 
 DEFAULT_INI = Path(__file__).with_name("defaults.ini")
 
@@ -91,7 +90,7 @@ def generate_xml(
         from .confined import load_files_confined
 
         load_files_confined(config, roots, list(paths), list(allowed_roots))
-    registry = ModuleRegistry(config, config.builder["plugins_info"])
+    registry = FastModuleRegistry(config, config.builder["plugins_info"])
     registry.set_macros(roots.macros)
     jobs = roots.generate_jobs()
     views = roots.generate_views()
