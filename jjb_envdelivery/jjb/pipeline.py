@@ -11,7 +11,7 @@ import configparser
 import io
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -34,6 +34,8 @@ class RenderedScope:
 
     jobs: list[XmlJob]
     views: list[XmlJob]
+    # Where each job and view was defined ("file:line"), for messages about it.
+    sources: dict[str, str] = field(default_factory=dict)
 
     def names(self) -> list[str]:
         return [item.name for item in self.jobs] + [item.name for item in self.views]
@@ -106,7 +108,15 @@ def generate_xml(
     xml_views = FastXmlViewGenerator(registry).generateXML(views)
     xml_jobs.sort(key=AlphanumSort)
     xml_views.sort(key=AlphanumSort)
-    return RenderedScope(xml_jobs, xml_views)
+    return RenderedScope(xml_jobs, xml_views, {item.data["name"]: _source(item) for item in jobs + views})
+
+
+def _source(item) -> str:
+    """The file and line of the definition an expanded job or view came from."""
+    for context in item.context:
+        if context.pos is not None:
+            return f"{context.pos.path}:{context.pos.line + 1}"
+    return "?"
 
 
 def describe_error(exc: JenkinsJobsException) -> str:

@@ -28,16 +28,17 @@ class DesiredItem:
     xml: bytes
     digest: str
     description: str | None
+    source: str = ""  # where the YAML defined it, "file:line"
 
     @property
     def key(self) -> str:
         return item_key(self.name, self.kind)
 
     @classmethod
-    def from_xml(cls, name: str, xml: bytes, is_view: bool) -> "DesiredItem":
+    def from_xml(cls, name: str, xml: bytes, is_view: bool, source: str = "") -> "DesiredItem":
         root = ET.fromstring(xml)
         kind = "view" if is_view else ("folder" if root.tag == FOLDER_TAG else "job")
-        return cls(name, kind, xml, hashlib.sha256(xml).hexdigest(), root.findtext("description"))
+        return cls(name, kind, xml, hashlib.sha256(xml).hexdigest(), root.findtext("description"), source)
 
 
 def item_key(name: str, kind: str) -> str:
@@ -94,6 +95,13 @@ def make_plan(scope: str, namespace: Namespace | None, desired: list[DesiredItem
 
 
 def _decide(scope, namespace, item: DesiredItem, current: ServerItem | None, cached, adopt) -> Action:
+    action = _decide_kind(scope, namespace, item, current, cached, adopt)
+    if action.kind == REFUSE and item.source:
+        return Action(REFUSE, action.name, action.item_kind, f"{action.reason} (defined at {item.source})")
+    return action
+
+
+def _decide_kind(scope, namespace, item: DesiredItem, current: ServerItem | None, cached, adopt) -> Action:
     if namespace is not None and not namespace.contains(item.name):
         return Action(REFUSE, item.name, item.kind,
                       f"outside the scope's namespace {namespace} (names must start with {namespace.job_prefix!r})")

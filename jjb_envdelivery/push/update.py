@@ -75,8 +75,9 @@ def summary_table(reports: list[UpdateReport]) -> str:
 
 
 def desired_items(rendered: RenderedScope) -> list[DesiredItem]:
-    return ([DesiredItem.from_xml(j.name, j.output(), is_view=False) for j in rendered.jobs]
-            + [DesiredItem.from_xml(v.name, v.output(), is_view=True) for v in rendered.views])
+    where = rendered.sources.get
+    return ([DesiredItem.from_xml(j.name, j.output(), False, where(j.name, "")) for j in rendered.jobs]
+            + [DesiredItem.from_xml(v.name, v.output(), True, where(v.name, "")) for v in rendered.views])
 
 
 def apply_plan(plan: Plan, client: JenkinsClient, cache: ScopeCache, workers: int = 4,

@@ -104,7 +104,7 @@ def test_an_empty_scope_does_not_delete_everything_unless_told(emu, update, smal
     assert not [name for name in emu.jobs() if name.startswith("web-")]
 
 
-def test_unowned_item_is_refused_until_adopted(emu, update, rest):
+def test_unowned_item_is_refused_until_adopted(emu, update, rest, small):
     update("root")
     hand_made = "<project><description>made by hand</description><builders/></project>"
     rest.post(f"{emu.url}job/payments/createItem?name=billing-current-lint", data=hand_made,
@@ -112,7 +112,8 @@ def test_unowned_item_is_refused_until_adopted(emu, update, rest):
     emu.clear_log()
     code, out, row = update("payments")
     assert code == 1
-    assert "job payments/billing-current-lint: exists and no updater owns it; pass --adopt" in out
+    assert "job payments/billing-current-lint: exists and no updater owns it; pass --adopt to take it over " \
+           f"(defined at {small / 'teams/payments/jenkins/jobs.yaml'}:9)" in out
     assert writes(emu) == []
     code, out, row = update("payments", "--adopt")
     assert code == 0 and "5 created, 1 changed" in row
