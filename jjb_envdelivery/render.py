@@ -40,12 +40,17 @@ class RenderResult:
         return sum(len(s.rendered.views) for s in self.scopes)
 
 
-def render_scope(scope: Scope, config) -> pipeline.RenderedScope:
-    """A scope's XML as `jenkins-jobs test` writes it; a team scope's names must lie in its namespace."""
+def render_scope(scope: Scope, config, owner: str | None = None) -> pipeline.RenderedScope:
+    """A scope's XML as `jenkins-jobs test` writes it (with `owner`, marked for pushing).
+
+    A team scope's YAML is untrusted wherever it is rendered (DESIGN.md, "Trust"): it is loaded
+    confined to its own directories, and its names must lie in its namespace.
+    """
     paths = pipeline.expand_paths(scope.yaml_paths, recursive=not scope.is_root, excludes=[".*"])
+    allowed = None if scope.is_root else [p for p in scope.yaml_paths if p.is_dir()]
     prefix = scope.namespace.job_prefix if scope.namespace else None
     try:
-        return pipeline.generate_xml(config, paths, name_prefix=prefix)
+        return pipeline.generate_xml(config, paths, owner=owner, allowed_roots=allowed, name_prefix=prefix)
     except JenkinsJobsException as exc:
         raise EnvDeliveryError(f"scope {scope.name}: {pipeline.describe_error(exc)}") from None
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from jenkins_jobs.errors import JenkinsJobsException
-
 from .. import naming
 from ..errors import EnvDeliveryError
 from ..jjb import pipeline
 from ..model.organisation import Organisation
+from ..render import render_scope
 from ..scopes import ROOT, Scope
 from .cache import ScopeCache, default_cache_root
 from .client import JenkinsClient, PushError, ServerItem
@@ -59,17 +58,8 @@ def connect(conf: Path, attempts: int = 4, backoff: float = 0.5) -> JenkinsClien
 
 
 def render_for_push(scope: Scope, config) -> pipeline.RenderedScope:
-    """The scope's XML with owner marks; team YAML loaded confined (DESIGN.md, "Trust")."""
-    if scope.is_root:
-        paths, allowed = list(scope.yaml_paths), None
-    else:
-        paths = pipeline.expand_paths(scope.yaml_paths, recursive=True, excludes=[".*"])
-        allowed = [p for p in scope.yaml_paths if p.is_dir()]
-    prefix = scope.namespace.job_prefix if scope.namespace else None
-    try:
-        return pipeline.generate_xml(config, paths, owner=scope.name, allowed_roots=allowed, name_prefix=prefix)
-    except JenkinsJobsException as exc:
-        raise EnvDeliveryError(f"scope {scope.name}: {pipeline.describe_error(exc)}") from None
+    """The scope's XML with owner marks."""
+    return render_scope(scope, config, owner=scope.name)
 
 
 def open_cache(client: JenkinsClient, scope: str, cache_root: Path | None) -> ScopeCache:

@@ -164,3 +164,18 @@ def test_plugins_info_file(tmp_path, capsys):
     plugins.write_text("git: 4.0.0\n")
     assert main(["render", str(job), "-o", str(tmp_path / "out"), "-p", str(plugins)]) == 1
     assert "expected a YAML list of plugins" in capsys.readouterr().err
+
+
+def test_team_yaml_is_confined_when_rendered_too(small_org, tmp_path, capsys):
+    """The root updater renders every team scope it can see for its graph check: team YAML is
+    untrusted there as well."""
+    secret = tmp_path / "agent-secret.ini"
+    secret.write_text("password=do-not-leak\n")
+    (small_org / "teams/web/jenkins/leak.yaml").write_text(
+        f"- job:\n    name: web-leak\n    disabled: false\n    builders:\n"
+        f"      - shell: !include-raw-verbatim: {secret}\n")
+    assert main(["render", str(small_org), "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "is outside the directories this scope may read" in err
+    assert "do-not-leak" not in err
+    assert not (tmp_path / "out").exists()
