@@ -8,9 +8,8 @@ the organisation in one `jjb-envdelivery render ORG -o OUT`. Both write the `--c
 every pair of runs is checked byte for byte.
 
 Corpora (--corpora DIR, e.g. ../shared/corpora): one plain JJB invocation each, exactly as the
-corpora README gives it (plus --config-xml), against benchmarks/render_plain.py with the same
-arguments (`jjb-envdelivery render`'s code path, plus JJB's `-p plugins_info.yaml`, which the
-render command lacks).
+corpora README gives it (plus --config-xml), against `jjb-envdelivery render` with the same
+arguments.
 
 Also measured: the start-up cost of each command (one job), so the per-scope process starts in
 the organisation figures can be told apart from per-job work.
@@ -65,6 +64,7 @@ def bench_org(size: int, work: Path, repeat: int, ours_only: bool, services: int
     commands = scope_commands(org, emitted, out_base, ini)
 
     def ours(i: int) -> common.Measure:
+        shutil.rmtree(out_ours, ignore_errors=True)  # as for the baseline: both write a fresh tree
         return common.run([common.ENVDELIVERY, "render", org, "-o", out_ours, "--conf", ini],
                           env=common.isolated_env(work / f"cache-ours-{i}"))
 
@@ -120,13 +120,14 @@ def bench_corpus(name: str, corpora: Path, work: Path, repeat: int) -> None:
     out_base, out_ours = work / f"{name}-base", work / f"{name}-ours"
     base_cmd = [common.JENKINS_JOBS, *options[:2], "-l", "error", "test", *options[2:], *jjb_only,
                 "--config-xml", "-o", out_base, paths]
-    ours_cmd = [sys.executable, common.HERE / "render_plain.py", *options, *jjb_only, "-o", out_ours, paths]
+    ours_cmd = [common.ENVDELIVERY, "render", *options, *jjb_only, "-o", out_ours, paths]
 
     def baseline(i: int) -> common.Measure:
         shutil.rmtree(out_base, ignore_errors=True)
         return common.run(base_cmd, cwd=corpus, env=common.isolated_env(work / f"cache-{name}-{i}"))
 
     def ours(i: int) -> common.Measure:
+        shutil.rmtree(out_ours, ignore_errors=True)
         return common.run(ours_cmd, cwd=corpus, env=common.isolated_env(work / f"cache-{name}-ours-{i}"))
 
     print(f"corpus {name}", flush=True)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
 from jenkins_jobs.errors import JenkinsJobsException
 
 from .errors import EnvDeliveryError
-from .jjb import pipeline
+from .jjb import parallel, pipeline
 from .model.loader import load_organisation
 from .model.organisation import Organisation
 from .scopes import Scope, local_jobs_dir, project_scope, root_scope
@@ -53,29 +55,60 @@ def render_scope(scope: Scope, config, owner: str | None = None) -> pipeline.Ren
         return pipeline.generate_xml(config, paths, owner=owner, allowed_roots=allowed, name_prefix=prefix)
     except JenkinsJobsException as exc:
         raise EnvDeliveryError(f"scope {scope.name}: {pipeline.describe_error(exc)}") from None
+    except yaml.YAMLError as exc:  # JJB lets PyYAML's syntax errors (file, line, column) through
+        raise EnvDeliveryError(f"scope {scope.name}: {exc}") from None
+
+
+def organisation_scopes(org: Organisation, workdir: Path, projects: set[str] | None = None,
+                        skipped: list[str] | None = None) -> list[Scope]:
+    """The root scope plus `project_scopes`."""
+    return [root_scope(org, workdir), *project_scopes(org, workdir, projects, skipped)]
+
+
+def project_scopes(org: Organisation, workdir: Path, projects: set[str] | None = None,
+                   skipped: list[str] | None = None) -> list[Scope]:
+    """Every project (or those in `projects`) whose job YAML is at hand (its local checkout);
+    each project without one is noted in `skipped`."""
+    scopes = []
+    for project in org.projects:
+        if projects is not None and project.name not in projects:
+            continue
+        jobs_dir = local_jobs_dir(project)
+        if jobs_dir is None:
+            if skipped is not None:
+                skipped.append(f"project {project.name}: no local-checkout in the org file, "
+                               "so its team YAML is not rendered here")
+            continue
+        scopes.append(project_scope(org, project, workdir, jobs_dir))
+    return scopes
+
+
+def render_scope_list(scopes: list[Scope], config, owned: frozenset[str] = frozenset()) -> list[ScopeResult]:
+    """Each scope rendered as `render_scope` does (those named in `owned` with their owner
+    marks), in forked workers when there are several (``jjb.parallel``); the first failing
+    scope's error, exactly as a serial loop would raise it."""
+    def render(scope: Scope) -> pipeline.RenderedScope:
+        return render_scope(scope, config, owner=scope.name if scope.name in owned else None)
+
+    results = []
+    with closing(parallel.fork_map(render, scopes, parallel.process_count())) as outcomes:
+        for scope, outcome in zip(scopes, outcomes, strict=True):
+            if outcome is parallel.FAILED:
+                outcome = render(scope)  # here, to raise its own error (or to succeed where a worker died)
+            results.append(ScopeResult(scope, outcome))
+    return results
 
 
 def render_scopes(org: Organisation, conf: Path | None = None, workdir: Path | None = None,
                   projects: set[str] | None = None, plugins_info: list | None = None) -> RenderResult:
-    """The root scope plus every project (or those in `projects`) whose job YAML is at hand
-    (its local checkout)."""
+    """The root scope plus every project (or those in `projects`) whose job YAML is at hand."""
     config = pipeline.make_jjb_config(conf, plugins_info)
     result = RenderResult()
     with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-") as tmp:
         work = Path(workdir) if workdir else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        scopes = [root_scope(org, work)]
-        for project in org.projects:
-            if projects is not None and project.name not in projects:
-                continue
-            jobs_dir = local_jobs_dir(project)
-            if jobs_dir is None:
-                result.skipped.append(f"project {project.name}: no local-checkout in the org file, "
-                                      "so its team YAML is not rendered here")
-                continue
-            scopes.append(project_scope(org, project, work, jobs_dir))
-        for scope in scopes:
-            result.scopes.append(ScopeResult(scope, render_scope(scope, config)))
+        scopes = organisation_scopes(org, work, projects, result.skipped)
+        result.scopes = render_scope_list(scopes, config)
     return result
 
 
@@ -102,6 +135,8 @@ def render_paths(paths: list[Path], conf: Path | None = None, recursive: bool = 
         return pipeline.generate_xml(config, expanded)
     except JenkinsJobsException as exc:
         raise EnvDeliveryError(pipeline.describe_error(exc)) from None
+    except yaml.YAMLError as exc:
+        raise EnvDeliveryError(str(exc)) from None
 
 
 def write_output(items, out_dir: Path) -> int:

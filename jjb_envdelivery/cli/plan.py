@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..push import scoped
 from ..push.plan import CHANGE, UNCHANGED
-from .update import add_scope_arguments, build_scope, check_graph
+from .update import add_scope_arguments, build_scope, render_checked
 
 
 def add_parser(commands) -> None:
@@ -25,11 +25,11 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
-    check_graph(args)
     with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-") as tmp:
         scope = build_scope(args, Path(tmp))
+        rendered = render_checked(args, scope, Path(tmp))
         result = scoped.plan_only(scope, args.conf, adopt=args.adopt, allow_empty=args.allow_empty,
-                                  cache_root=args.cache_dir)
+                                  cache_root=args.cache_dir, rendered=rendered)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
         return result.exit_code

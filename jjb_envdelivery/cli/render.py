@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import EnvDeliveryError
+from ..jjb import parallel
 from ..model.loader import ORG_FILE_NAME
 from ..render import render_organisation, render_paths, write_output
 
@@ -29,6 +30,9 @@ def add_parser(commands) -> None:
     parser.add_argument("-r", "--recursive", action="store_true", help="plain JJB paths: descend into directories")
     parser.add_argument("-p", "--plugins-info", type=Path, metavar="FILE",
                         help="plugin versions (a YAML list, as `jenkins-jobs get-plugins-info` writes)")
+    parser.add_argument("--processes", type=int, metavar="N",
+                        help="render in up to N processes (default: the CPUs available, or "
+                        f"${parallel.PROCESSES_ENV}); 1 renders in this process only")
     parser.set_defaults(run=run)
 
 
@@ -49,6 +53,14 @@ def read_plugins_info(path: Path | None) -> list | None:
 
 
 def run(args) -> int:
+    parallel.set_default_processes(args.processes)
+    try:
+        return _render(args)
+    finally:
+        parallel.set_default_processes(None)
+
+
+def _render(args) -> int:
     target = Path(args.path)
     plugins_info = read_plugins_info(args.plugins_info)
     if is_org(target):

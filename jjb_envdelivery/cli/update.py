@@ -57,20 +57,30 @@ def add_scope_arguments(parser) -> None:
     parser.add_argument("--cache-dir", type=Path, help="where scope caches live (default ~/.cache/jjb-envdelivery)")
 
 
-def check_graph(args) -> None:
-    """The job graph must pass its checks before any push. The root scope is checked with
-    every scope whose YAML it can see; a project scope given with the org file, with the root
-    scope (so a team's update does not pay for rendering every other team); a child updater
-    (given --namespace, as the root bakes it) has no org file and skips this."""
-    from ..graph import check_scopes
-    from ..render import render_scopes
+def render_checked(args, scope: Scope, workdir: Path):
+    """The scope's XML with owner marks, after the job graph passed its checks.
 
-    if args.scope == ROOT:
+    The root scope is checked with every scope whose YAML it can see; a project scope given
+    with the org file, with the root scope (so a team's update does not pay for rendering every
+    other team); a child updater (given --namespace, as the root bakes it) has no org file and
+    skips the check. The pushed rendering is the checked one: each scope is rendered once.
+    """
+    from ..graph import check_scopes
+    from ..jjb import pipeline
+    from ..render import project_scopes, render_scope, render_scope_list
+
+    config = pipeline.make_jjb_config(args.conf)
+    owned = frozenset({scope.name})
+    if scope.is_root:
         org = load_organisation(args.org_file or Path("delivery.yaml"))
-        check_scopes(render_scopes(org, args.conf).scopes, org)
+        results = render_scope_list([scope, *project_scopes(org, workdir)], config, owned)
     elif not args.namespace and args.org_file:
         org = load_organisation(args.org_file)
-        check_scopes(render_scopes(org, args.conf, projects={args.scope}).scopes, org)
+        results = render_scope_list([root_scope(org, workdir), scope], config, owned)
+    else:
+        return render_scope(scope, config, owner=scope.name)
+    check_scopes(results, org)
+    return next(result.rendered for result in results if result.scope is scope)
 
 
 def build_scope(args, workdir: Path) -> Scope:
@@ -99,12 +109,12 @@ def build_scope(args, workdir: Path) -> Scope:
 
 
 def run_update(args) -> int:
-    check_graph(args)
     with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-") as tmp:
         scope = build_scope(args, Path(tmp))
+        rendered = render_checked(args, scope, Path(tmp))
         report = scoped.update_scope(scope, args.conf, workers=args.workers, adopt=args.adopt,
                                      allow_empty=args.allow_empty, cache_root=args.cache_dir,
-                                     progress_stream=None if args.json else sys.stderr)
+                                     progress_stream=None if args.json else sys.stderr, rendered=rendered)
     print_report(report, args.json)
     return 0 if report.ok else 1
 

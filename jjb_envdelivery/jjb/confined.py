@@ -34,9 +34,7 @@ from jenkins_jobs.expander import YamlObjectsExpander, deprecated_yaml_tags, yam
 from jenkins_jobs.formatter import CustomFormatter
 from jenkins_jobs.loader import Loader, enum_expanded_paths, is_stdin, load_deprecated_yaml
 from jenkins_jobs.position import Pos
-from jenkins_jobs.roots import root_adders
 from jenkins_jobs.yaml_objects import (
-    BaseYamlObject,
     IncludeJinja2,
     IncludeRawExpand,
     IncludeRawVerbatim,
@@ -49,6 +47,8 @@ from jenkins_jobs.yaml_objects import (
 )
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from .top_level import add_top_level
 
 __all__ = [
     "CONFINED_TAGS",
@@ -358,36 +358,4 @@ def load_files_confined(config, roots, path_list, allowed_roots: list[Path]) -> 
             data = loader.load_path(path)
         if data is None:
             continue
-        _add_top_level(config, roots, expander, data)
-
-
-def _add_top_level(config, roots, expander, data) -> None:
-    # Same checks and messages as JJB's load_files.
-    if not isinstance(data, list):
-        raise JenkinsJobsException(
-            # JJB itself dies on `data.pos` (AttributeError) when the document is a scalar.
-            f"The topmost collection must be a list, but is: {data}", pos=getattr(data, "pos", None)
-        )
-    for index, entry in enumerate(data):
-        if not isinstance(entry, dict):
-            raise JenkinsJobsException(
-                f"Topmost list should contain single-item dict, not a {type(entry)}. Missing indent?",
-                pos=data.value_pos[index],
-            )
-        if len(entry) != 1:
-            raise JenkinsJobsException(
-                f"Topmost dict should be single-item, but have keys {list(entry.keys())}. Missing indent?",
-                pos=entry.pos,
-            )
-        ((kind, contents),) = entry.items()
-        if kind.startswith("_"):
-            continue
-        if isinstance(contents, BaseYamlObject):
-            contents = contents.expand(expander, params={})
-        adder = root_adders.get(kind)
-        if adder is None:
-            raise JenkinsJobsException(
-                f"Unknown topmost element type : {kind!r}; known are: {','.join(root_adders)}.",
-                pos=entry.pos,
-            )
-        adder(config, roots, contents, entry.pos)
+        add_top_level(config, roots, expander, data)

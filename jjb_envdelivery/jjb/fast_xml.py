@@ -18,11 +18,9 @@ item is made, by ``pretty.pretty_xml`` (the bytes of JJB's minidom round trip, w
 
 from __future__ import annotations
 
-import inspect
 import threading
 
 import pkg_resources
-from jenkins_jobs.registry import ModuleRegistry
 from jenkins_jobs.xml_config import XmlJob, XmlJobGenerator, XmlViewGenerator
 
 from .pretty import pretty_xml
@@ -92,20 +90,3 @@ class FastXmlJobGenerator(_CachedTypeMixin, XmlJobGenerator):
 
 class FastXmlViewGenerator(_CachedTypeMixin, XmlViewGenerator):
     pass
-
-
-class FastModuleRegistry(ModuleRegistry):
-    """JJB's registry, but a component's parameter names are read once, not on every dispatch
-    (JJB calls ``inspect.getfullargspec`` each time, ~14% of rendering a large corpus)."""
-
-    _parameters: dict = {}
-    _parameters_lock = threading.Lock()
-
-    @staticmethod
-    def _filter_kwargs(func, **kwargs):
-        names = FastModuleRegistry._parameters.get(func)
-        if names is None:
-            names = frozenset(inspect.getfullargspec(func).args)
-            with FastModuleRegistry._parameters_lock:
-                FastModuleRegistry._parameters[func] = names
-        return {name: value for name, value in kwargs.items() if name in names}

@@ -67,9 +67,11 @@ def open_cache(client: JenkinsClient, scope: str, cache_root: Path | None) -> Sc
 
 
 def plan_scope(scope: Scope, conf: Path, adopt: bool = False, allow_empty: bool = False,
-               cache_root: Path | None = None) -> tuple[Plan, JenkinsClient, ScopeCache]:
-    config = pipeline.make_jjb_config(conf)
-    rendered = render_for_push(scope, config)
+               cache_root: Path | None = None,
+               rendered: pipeline.RenderedScope | None = None) -> tuple[Plan, JenkinsClient, ScopeCache]:
+    """`rendered`: the scope's XML with owner marks (render_for_push), when already at hand."""
+    if rendered is None:
+        rendered = render_for_push(scope, pipeline.make_jjb_config(conf))
     client = connect(conf)
     cache = open_cache(client, scope.name, cache_root)
     try:
@@ -83,8 +85,9 @@ def plan_scope(scope: Scope, conf: Path, adopt: bool = False, allow_empty: bool 
 
 
 def update_scope(scope: Scope, conf: Path, workers: int = 4, adopt: bool = False, allow_empty: bool = False,
-                 cache_root: Path | None = None, progress_stream=None) -> UpdateReport:
-    plan, client, cache = plan_scope(scope, conf, adopt, allow_empty, cache_root)
+                 cache_root: Path | None = None, progress_stream=None,
+                 rendered: pipeline.RenderedScope | None = None) -> UpdateReport:
+    plan, client, cache = plan_scope(scope, conf, adopt, allow_empty, cache_root, rendered)
     try:
         progress = Progress(len(plan.writes), progress_stream) if progress_stream and plan.writes else None
         return apply_plan(plan, client, cache, workers, progress)
@@ -119,11 +122,12 @@ class PlanResult:
 
 
 def plan_only(scope: Scope, conf: Path, adopt: bool = False, allow_empty: bool = False,
-              cache_root: Path | None = None) -> PlanResult:
+              cache_root: Path | None = None, rendered: pipeline.RenderedScope | None = None) -> PlanResult:
     """Plan against the live server; where it cannot be reached, against the last applied
     configuration this scope recorded. Reads only."""
-    config = pipeline.make_jjb_config(conf)
-    desired = desired_items(render_for_push(scope, config))
+    if rendered is None:
+        rendered = render_for_push(scope, pipeline.make_jjb_config(conf))
+    desired = desired_items(rendered)
     client = connect(conf, attempts=2)
     cache = open_cache(client, scope.name, cache_root)
     try:

@@ -1,4 +1,5 @@
-"""The fast generators and printer against JJB's own, in-process: same bytes, same errors.
+"""The fast path (loader, expansion, registry, generators, printer) against JJB's own,
+in-process: same bytes, same errors.
 
 JJB 6.5.0's fixture corpus (every whole-file job and view scenario, error ones included, and
 every component snippet's tree), the example organisation, and the unknown-type error.
@@ -16,7 +17,8 @@ import pytest
 from jenkins_jobs.errors import JenkinsJobsException
 from jenkins_jobs.xml_config import XmlJob, XmlJobGenerator, XmlViewGenerator
 
-from jjb_envdelivery.jjb import fast_xml, pipeline, pretty
+from jjb_envdelivery.jjb import fast_expand, fast_xml, fast_yaml, pipeline, pretty
+from jjb_envdelivery.jjb.fast_registry import FastModuleRegistry
 
 COMPAT = Path(__file__).resolve().parents[1] / "compat" / "_jjb_scenarios.py"
 
@@ -46,13 +48,19 @@ def _generate(sc, s, fast: bool):
     from jenkins_jobs import utils
 
     config = sc._config(s.config_path if s.kind != "parser-error" else os.devnull)
-    registry = sc._registry(config, sc._plugins_info(s) if s.kind != "parser-error" else None)
+    plugins = sc._plugins_info(s) if s.kind != "parser-error" else None
+    # Fast: the whole fast path (libyaml loading, plain-string expansion, cached registry).
+    registry = FastModuleRegistry(config, plugins) if fast else sc._registry(config, plugins)
     try:
         if s.kind == "job" and config.recursive:
             paths = [Path(p) for p in utils.recurse_path(str(s.in_path))]
         else:
             paths = [s.in_path]
-        roots = sc._load_roots(config, paths)
+        if fast:
+            roots = fast_yaml.load_roots(config, paths)
+            fast_expand.use_fast_strings(roots)
+        else:
+            roots = sc._load_roots(config, paths)
         registry.set_macros(roots.macros)
         jobs_gen, views_gen = ((fast_xml.FastXmlJobGenerator, fast_xml.FastXmlViewGenerator) if fast
                                else (XmlJobGenerator, XmlViewGenerator))

@@ -102,6 +102,23 @@ def test_bad_team_yaml_names_scope_and_file(small_org, tmp_path, capsys):
     assert not out.exists()
 
 
+def test_team_yaml_syntax_error_names_scope_file_and_line(small_org, tmp_path, capsys):
+    (small_org / "teams/web/jenkins/broken.yaml").write_text("- job:\n    name: [unclosed\n")
+    out = tmp_path / "out"
+    assert main(["render", str(small_org), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("jjb-envdelivery: error: scope web: ")
+    assert "broken.yaml\", line 3" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_plain_yaml_syntax_error_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "jobs.yaml").write_text("- job:\n    name: x\n  bad: [\n")
+    assert main(["render", str(tmp_path / "jobs.yaml"), "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("jjb-envdelivery: error: ") and "jobs.yaml\", line" in err and "Traceback" not in err
+
+
 def test_team_job_outside_its_namespace_is_refused(small_org, tmp_path, capsys):
     (small_org / "teams/web/jenkins/escape.yaml").write_text(
         "- job:\n    name: delivery/root-updater\n    disabled: false\n")

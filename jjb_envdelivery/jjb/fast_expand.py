@@ -1,0 +1,127 @@
+"""JJB's template expansion with plain strings passed through instead of formatted.
+
+JJB 6.5.0 expands every string of a job, template or macro body through its
+``CustomFormatter`` (two regular-expression passes, then ``string.Formatter``'s Python loop),
+about a million calls for openstack-project-config. Most of those strings (keys, plain values,
+whole scripts) hold no ``{`` or ``}``; for such a string the formatter returns the same text
+(``Formatter.parse`` yields it as one literal) and can neither fail nor read a parameter, as
+long as the parameters' names are all strings (``format(**params)`` refuses others, so then
+JJB's own path runs and fails as JJB does).
+
+- ``PlainPassStrExpander``: JJB's ``StrExpander`` that returns plain strings as they are.
+- ``expand_loc_dict`` and ``expand_loc_list``: JJB's ``expand_dict`` and ``expand_list`` for
+  ``LocDict`` and ``LocList`` (same result objects, positions and evaluation order), with the
+  plain-string check made inline instead of through two calls per string.
+
+Every other string, and every other type, goes to JJB's own expanders. JJB builds its
+expanders inside its adders (``Expander(config)`` per job, template, view and macro), so
+``use_fast_strings`` changes the tables of those instances once the YAML is loaded; JJB's
+modules are not changed.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from jenkins_jobs.expander import StrExpander
+from jenkins_jobs.loc_loader import LocDict, LocList, LocString
+
+__all__ = ["PlainPassStrExpander", "expand_loc_dict", "expand_loc_list", "use_fast_strings"]
+
+
+class _StringKeys:
+    """Whether every parameter name is a string; one job's strings share one params object."""
+
+    last = None
+
+    @classmethod
+    def check(cls, params) -> bool:
+        if params is cls.last:
+            return True
+        if all(isinstance(key, str) for key in params):
+            cls.last = params
+            return True
+        return False
+
+
+class PlainPassStrExpander(StrExpander):
+    def __call__(self, obj, params, key_pos, value_pos):
+        text = str(obj)
+        if "{" in text or "}" in text or not _StringKeys.check(params):
+            return super().__call__(obj, params, key_pos, value_pos)
+        return text
+
+
+def expand_loc_dict(expander, obj, params, key_pos, value_pos):
+    """``jenkins_jobs.expander.expand_dict`` for a LocDict."""
+    expand = expander.expand
+    plain = _StringKeys.check(params)
+    key_positions, value_positions = obj.key_pos, obj.value_pos
+    result = LocDict(pos=obj.pos)
+    result_key_pos, result_value_pos = result.key_pos, result.value_pos
+    for key, value in obj.items():
+        if plain and type(key) is str and "{" not in key and "}" not in key:
+            new_key = key
+        else:
+            new_key = expand(key, params, None)
+        kp, vp = key_positions.get(key), value_positions.get(key)
+        if plain and type(value) is str and "{" not in value and "}" not in value:
+            new_value = value
+        else:
+            new_value = expand(value, params, kp, vp)
+        # LocDict.set_item
+        if type(new_value) is LocString:
+            dict.__setitem__(result, new_key, str(new_value))
+            result_value_pos[new_key] = new_value.pos
+        else:
+            dict.__setitem__(result, new_key, new_value)
+        if kp:
+            result_key_pos[new_key] = kp
+        if vp:
+            result_value_pos[new_key] = vp
+    return result
+
+
+def expand_loc_list(expander, obj, params, key_pos, value_pos):
+    """``jenkins_jobs.expander.expand_list`` for a LocList."""
+    expand = expander.expand
+    plain = _StringKeys.check(params)
+    positions = obj.value_pos
+    items = []
+    for index, item in enumerate(obj):
+        position = positions[index]  # as JJB: an IndexError on a short position list
+        if plain and type(item) is str and "{" not in item and "}" not in item:
+            items.append(item)
+        else:
+            items.append(expand(item, params, None, position))
+    return LocList(items, obj.pos, positions[:len(obj)])
+
+
+def use_fast_strings(roots) -> int:
+    """Give every formatting expander of the loaded `roots` the plain-string pass; returns how
+    many expanders were changed."""
+    fast: dict[bool, PlainPassStrExpander] = {}
+    seen: set[int] = set()
+    changed = 0
+    groups = [roots.jobs, roots.job_templates, roots.views, roots.view_templates, *roots.macros.values()]
+    for group in groups:
+        for element in group.values():
+            for attribute in ("_expander", "_str_expander"):
+                expander = getattr(element, attribute, None)
+                if expander is None or id(expander) in seen:
+                    continue
+                seen.add(id(expander))
+                table = expander.expanders
+                # Only expanders that format strings with JJB's own StrExpander (not, say,
+                # YamlObjectsExpander, which leaves strings alone).
+                current = table.get(str)
+                if type(current) is not StrExpander or type(table.get(LocString)) is not StrExpander:
+                    continue
+                allow_empty = current._formatter.allow_empty
+                if allow_empty not in fast:
+                    fast[allow_empty] = PlainPassStrExpander(allow_empty)
+                table[str] = table[LocString] = fast[allow_empty]
+                table[LocDict] = partial(expand_loc_dict, expander)
+                table[LocList] = partial(expand_loc_list, expander)
+                changed += 1
+    return changed
