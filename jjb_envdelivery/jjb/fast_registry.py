@@ -1,6 +1,6 @@
 """JJB's ``ModuleRegistry`` with its per-process lookups done once and cheaply.
 
-Two costs of JJB 6.5.0's registry that do not depend on the YAML:
+Costs of JJB 6.5.0's registry that do not depend on the YAML:
 
 - ``_filter_kwargs`` calls ``inspect.getfullargspec`` on every component dispatch (~14% of
   rendering a large corpus). Here each component's parameter names are read once.
@@ -9,7 +9,9 @@ Two costs of JJB 6.5.0's registry that do not depend on the YAML:
   builders) with ``EntryPoint.load()``, which re-checks the distribution's requirements for
   every one of several hundred components: about 0.6 s at the start of every process. Here the
   requirements of each distribution are checked once (``EntryPoint.require``, which raises as
-  ``load()`` would) and each entry point is then resolved without the repeat check.
+  ``load()`` would) and each entry point is then resolved without the repeat check. The same
+  goes for the module entry points that ``__init__`` loads for every registry, and for
+  ``get_component_list_type``.
 
 The tables are the ones JJB builds (same names, same objects, same duplicate error; a test
 compares them) and go into JJB's own class-level cache, as JJB's method would put them.
@@ -18,6 +20,7 @@ compares them) and go into JJB's own class-level cache, as JJB's method would pu
 from __future__ import annotations
 
 import inspect
+import operator
 import threading
 import types
 
@@ -32,6 +35,29 @@ class FastModuleRegistry(ModuleRegistry):
     _parameters: dict = {}
     _lock = threading.Lock()
     _checked_distributions: set = set()
+
+    def __init__(self, jjb_config, plugins_list=None):
+        # JJB's __init__, with its module entry points resolved as in _load_eps below (JJB's
+        # loads each with load(), which re-checks the requirements, ~0.2 s per registry).
+        self.modules = []
+        self.modules_by_component_type = {}
+        self.handlers = {}
+        self.jjb_config = jjb_config
+        self.masked_warned = {}
+        self._macros = {}
+        self._plugin_version = {} if plugins_list is None else self._get_plugins_versions(plugins_list)
+        for entrypoint in pkg_resources.iter_entry_points(group="jenkins_jobs.modules"):
+            module = self._resolve(entrypoint)(self)
+            self.modules.append(module)
+            self.modules.sort(key=operator.attrgetter("sequence"))
+            if module.component_type is not None:
+                self.modules_by_component_type[module.component_type] = entrypoint
+
+    def get_component_list_type(self, entry_point):
+        kind = self._component_type_cache.get(entry_point)
+        if kind is None:
+            kind = self._component_type_cache[entry_point] = self._resolve(entry_point).component_list_type
+        return kind
 
     @staticmethod
     def _filter_kwargs(func, **kwargs):

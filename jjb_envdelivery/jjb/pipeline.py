@@ -120,14 +120,14 @@ def _generate(config, paths, owner, allowed_roots, name_prefix, processes) -> Re
     use_fast_strings(roots)
     registry = FastModuleRegistry(config, config.builder["plugins_info"])
     registry.set_macros(roots.macros)
-    job = _JobStage(roots, registry, owner, name_prefix)
+    stage = _JobStage(roots, registry, owner, name_prefix)
     processes = parallel.process_count() if processes is None else processes
-    shares = min(processes, len(job.units) // MIN_UNITS_PER_SHARE)
+    shares = min(processes, len(stage.units) // MIN_UNITS_PER_SHARE)
     if shares > 1:
-        rendered = _generate_in_shares(job, shares)
+        rendered = _generate_in_shares(stage, shares)
         if rendered is not None:
             return rendered
-    return _generate_serially(job)
+    return _generate_serially(stage)
 
 
 # A scope is split over processes only when each share gets at least this many projects or

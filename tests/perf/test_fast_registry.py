@@ -82,3 +82,19 @@ def test_duplicate_component_error_is_jjbs(fresh_tables, monkeypatch):
         errors.append(str(excinfo.value))
     assert errors[0] == errors[1]
     assert "Duplicate entry point found for component type: 'builder'" in errors[0]
+
+
+def test_a_new_registry_is_jjbs(fresh_tables):
+    plugins = [{"shortName": "git", "longName": "Git plugin", "version": "4.0.0"},
+               {"shortName": "odd", "version": None}]
+    config = pipeline.make_jjb_config()
+    plain = ModuleRegistry(config, [dict(p) for p in plugins])
+    fast = FastModuleRegistry(config, [dict(p) for p in plugins])
+    assert sorted(vars(fast)) == sorted(vars(plain))
+    assert [type(m) for m in fast.modules] == [type(m) for m in plain.modules]
+    assert all(m.registry is fast for m in fast.modules)
+    assert {k: (ep.name, ep.module_name) for k, ep in fast.modules_by_component_type.items()} == \
+        {k: (ep.name, ep.module_name) for k, ep in plain.modules_by_component_type.items()}
+    assert fast._plugin_version == plain._plugin_version
+    for ep in fast.modules_by_component_type.values():
+        assert fast.get_component_list_type(ep) == plain.get_component_list_type(ep)

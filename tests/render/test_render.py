@@ -102,6 +102,20 @@ def test_bad_team_yaml_names_scope_and_file(small_org, tmp_path, capsys):
     assert not out.exists()
 
 
+def test_processes_option(small_org, tmp_path, capsys):
+    """One process and several write the same tree; a count below 1 is refused before any work."""
+    trees = []
+    for count in ("1", "2"):
+        out = tmp_path / f"out-{count}"
+        assert main(["render", str(small_org), "-o", str(out), "--processes", count]) == 0
+        trees.append({p.relative_to(out): p.read_bytes() for p in out.rglob("config.xml")})
+    assert trees[0] == trees[1] and len(trees[0]) > 20
+    capsys.readouterr()
+    assert main(["render", str(small_org), "-o", str(tmp_path / "out-0"), "--processes", "0"]) == 1
+    assert "--processes must be at least 1, not 0" in capsys.readouterr().err
+    assert not (tmp_path / "out-0").exists()
+
+
 def test_team_yaml_syntax_error_names_scope_file_and_line(small_org, tmp_path, capsys):
     (small_org / "teams/web/jenkins/broken.yaml").write_text("- job:\n    name: [unclosed\n")
     out = tmp_path / "out"
