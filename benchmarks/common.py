@@ -50,6 +50,8 @@ class Measure:
 
 def run(cmd: Sequence[str], cwd: Path | None = None, env: dict | None = None, check: bool = True) -> Measure:
     """Run `cmd`; its wall time, CPU (user + system) and peak RSS in MB."""
+    # Untimed: earlier runs' files (and their deletion) reach the disk before this one starts.
+    os.sync()
     with tempfile.TemporaryFile() as log:
         start = time.perf_counter()
         proc = subprocess.Popen(list(map(str, cmd)), cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)

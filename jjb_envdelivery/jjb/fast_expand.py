@@ -22,6 +22,7 @@ modules are not changed.
 from __future__ import annotations
 
 from functools import partial
+from itertools import repeat
 
 from jenkins_jobs.expander import StrExpander
 from jenkins_jobs.loc_loader import LocDict, LocList, LocString
@@ -38,7 +39,7 @@ class _StringKeys:
     def check(cls, params) -> bool:
         if params is cls.last:
             return True
-        if all(isinstance(key, str) for key in params):
+        if all(map(isinstance, params, repeat(str))):
             cls.last = params
             return True
         return False

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import configparser
 import gc
-import io
 import logging
 import os
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -232,35 +231,16 @@ def output_path(out_dir: Path, name: str) -> Path:
     return out_dir / os.path.normpath(name) / "config.xml"
 
 
-def write_xml(items: Iterable[XmlJob], out_dir: Path, processes: int | None = None) -> list[Path]:
-    """Write each item's ``output()`` where `jenkins-jobs test --config-xml` would; a large
-    set in forked workers (each writes a contiguous part; directories are created race-free)."""
-    items = list(items)
-    processes = parallel.process_count() if processes is None else processes
-    parts = min(processes, len(items) // MIN_ITEMS_PER_WRITER)
-    if parts <= 1:
-        return _write_items(items, out_dir)
-    size = -(-len(items) // parts)
-    chunks = [items[start:start + size] for start in range(0, len(items), size)]
-    written: list[Path] = []
-    with closing(parallel.fork_map(lambda chunk: _write_items(chunk, out_dir), chunks, parts)) as outcomes:
-        for chunk, outcome in zip(chunks, outcomes, strict=True):
-            # A failed part is written again here, to raise its own error.
-            written += _write_items(chunk, out_dir) if outcome is parallel.FAILED else outcome
-    return written
+def write_xml(items: Iterable[XmlJob], out_dir: Path) -> list[Path]:
+    """Write each item's ``output()`` where `jenkins-jobs test --config-xml` would.
 
-
-# Writing is split over processes only from this many items per process.
-MIN_ITEMS_PER_WRITER = 2_000
-
-
-def _write_items(items: Sequence[XmlJob], out_dir: Path) -> list[Path]:
+    JJB writes the decoded text in text mode; on POSIX that is the same bytes.
+    """
     written = []
     for item in items:
         target = output_path(out_dir, item.name)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with io.open(target, "w", encoding="utf-8") as handle:
-            handle.write(item.output().decode("utf-8"))
+        target.write_bytes(item.output())
         written.append(target)
     return written
 

@@ -159,14 +159,3 @@ def test_bad_process_count_is_refused(monkeypatch, text):
 def test_process_count_from_environment(monkeypatch):
     monkeypatch.setenv(parallel.PROCESSES_ENV, "3")
     assert parallel.process_count() == 3
-
-
-def test_parallel_write_equals_serial(tmp_path, monkeypatch):
-    path = tmp_path / "jobs.yaml"
-    _many_projects(path)
-    scope = pipeline.generate_xml(pipeline.make_jjb_config(), [path], processes=1)
-    monkeypatch.setattr(pipeline, "MIN_ITEMS_PER_WRITER", 10)
-    one = pipeline.write_xml(scope.jobs, tmp_path / "one", processes=1)
-    two = pipeline.write_xml(scope.jobs, tmp_path / "two", processes=2)
-    assert [p.relative_to(tmp_path / "one") for p in one] == [p.relative_to(tmp_path / "two") for p in two]
-    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(one, two, strict=True))
