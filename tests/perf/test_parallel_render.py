@@ -159,3 +159,17 @@ def test_bad_process_count_is_refused(monkeypatch, text):
 def test_process_count_from_environment(monkeypatch):
     monkeypatch.setenv(parallel.PROCESSES_ENV, "3")
     assert parallel.process_count() == 3
+
+
+def test_threaded_write_equals_serial(tmp_path, monkeypatch):
+    path = tmp_path / "jobs.yaml"
+    _many_projects(path, extra="- job:\n    name: svc-f\n    project-type: folder\n"
+                               "- job:\n    name: svc-f/inner\n")
+    scope = pipeline.generate_xml(pipeline.make_jjb_config(), [path], processes=1)
+    monkeypatch.setattr(pipeline, "MIN_ITEMS_FOR_WRITE_THREADS", 10**9)
+    one = pipeline.write_xml(scope.jobs, tmp_path / "one")
+    monkeypatch.setattr(pipeline, "MIN_ITEMS_FOR_WRITE_THREADS", 1)
+    two = pipeline.write_xml(scope.jobs, tmp_path / "two")
+    assert [p.relative_to(tmp_path / "one") for p in one] == [p.relative_to(tmp_path / "two") for p in two]
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(one, two, strict=True))
+    assert sum(1 for _ in (tmp_path / "two").rglob("config.xml")) == len(scope.jobs) == 2 * PROJECTS + 2
