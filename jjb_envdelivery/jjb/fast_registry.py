@@ -49,9 +49,10 @@ class FastModuleRegistry(ModuleRegistry):
         for entrypoint in pkg_resources.iter_entry_points(group="jenkins_jobs.modules"):
             module = self._resolve(entrypoint)(self)
             self.modules.append(module)
-            self.modules.sort(key=operator.attrgetter("sequence"))
             if module.component_type is not None:
                 self.modules_by_component_type[module.component_type] = entrypoint
+        # JJB sorts after every append; one stable sort gives the same order.
+        self.modules.sort(key=operator.attrgetter("sequence"))
 
     def get_component_list_type(self, entry_point):
         kind = self._component_type_cache.get(entry_point)
@@ -106,7 +107,7 @@ def _documented_components(module):
         func = module.__dict__.get(attribute)
         if not isinstance(func, types.FunctionType):
             continue
-        first_line = (func.__doc__ or "").split("\n")[0] if isinstance(func.__doc__, str) else ""
+        first_line = func.__doc__.split("\n")[0] if isinstance(func.__doc__, str) else ""
         if not first_line.startswith("yaml:"):
             continue
         words = first_line.split(" ")

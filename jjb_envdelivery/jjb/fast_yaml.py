@@ -53,9 +53,7 @@ if _CParser is not None:
         """``jenkins_jobs.loader.Loader`` parsing text with libyaml (see the module's docstring);
         file objects (JJB's stdin) are left to JJB's Loader."""
 
-        def __init__(self, stream, jjb_config, source_path=None, source_dir=None, anchors=None):
-            if isinstance(stream, bytes):
-                stream = stream.decode("utf-8")
+        def __init__(self, stream: str, jjb_config, source_path=None, source_dir=None):
             # yaml.Reader names a text stream "<unicode string>"; JJB then names it by its path.
             name = source_path or "<unicode string>"
             # yaml.Reader's marks point into the whole text (plus its "\0"), for snippets.
@@ -122,9 +120,9 @@ def _load_with(loader, config, roots, paths) -> None:
     for path in enum_expanded_paths(list(paths)):
         if is_stdin(path):
             data = jjb_loader.load_fp(path)
-        elif _LOADS_YAML.search(path.read_text()):
-            data = jjb_loader.load_path(path)
         else:
-            data = loader.load_path(path)
+            text = path.read_text()  # what Loader.load_path reads, read once here
+            chosen = jjb_loader if _LOADS_YAML.search(text) else loader
+            data = chosen.load(text, source_path=path, source_dir=path.parent)
         if data is not None:
             add_top_level(config, roots, expander, data)

@@ -79,7 +79,6 @@ def fork_map(func: Callable[[T], R], items: Sequence[T], processes: int) -> Iter
                                initializer=_enter_worker)
     try:
         futures = [pool.submit(_run, index) for index in range(len(items))]
-        _task = None
         for future in futures:
             try:
                 yield future.result()

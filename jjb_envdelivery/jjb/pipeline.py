@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 
 from jenkins_jobs.alphanum import AlphanumSort
 from jenkins_jobs.config import JJBConfig
-from jenkins_jobs.errors import JenkinsJobsException
+from jenkins_jobs.errors import JenkinsJobsException, context_lines
 from jenkins_jobs.roots import Roots
 from jenkins_jobs.xml_config import XmlJob
 
@@ -219,8 +219,16 @@ def _source(item) -> str:
 
 
 def describe_error(exc: JenkinsJobsException) -> str:
-    """JJB's error with its context: the file:line:column of each definition involved."""
-    return "\n".join(exc.lines)
+    """JJB's error with its context: the file:line:column of each definition involved, each
+    with JJB's source snippet (``exc.lines``), or without it where JJB's snippet code fails (for
+    an error inside a ``!j2:`` template it points past the end of the text: IndexError)."""
+    lines = []
+    for message, pos in [*((c.message, c.pos) for c in exc.ctx), (exc.message, exc.pos)]:
+        try:
+            lines += context_lines(message, pos)
+        except Exception:  # noqa: BLE001 - the location without the snippet
+            lines.append(f"{pos.path}:{pos.line + 1}:{pos.column + 1}: {message}")
+    return "\n".join(lines)
 
 
 def output_path(out_dir: Path, name: str) -> Path:

@@ -133,6 +133,16 @@ def test_plain_yaml_syntax_error_is_a_one_line_error(tmp_path, capsys):
     assert err.startswith("jjb-envdelivery: error: ") and "jobs.yaml\", line" in err and "Traceback" not in err
 
 
+def test_error_jjb_cannot_print_a_snippet_for_is_still_one_error(tmp_path, capsys):
+    """JJB's own snippet code fails (IndexError) for an error inside a !j2: template."""
+    (tmp_path / "jobs.yaml").write_text("- job:\n    name: j\n    description: !j2: '{{ nope.attr }}'\n")
+    assert main(["render", str(tmp_path / "jobs.yaml"), "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"{tmp_path / 'jobs.yaml'}:1:3: In job 'j'" in err and "'nope' is undefined" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_team_job_outside_its_namespace_is_refused(small_org, tmp_path, capsys):
     (small_org / "teams/web/jenkins/escape.yaml").write_text(
         "- job:\n    name: delivery/root-updater\n    disabled: false\n")
