@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,12 +127,14 @@ def render_organisation(org_path: Path, conf: Path | None = None, workdir: Path 
 
 
 def render_paths(paths: list[Path], conf: Path | None = None, recursive: bool = False,
-                 excludes: tuple[str, ...] = (".*",), plugins_info: list | None = None) -> pipeline.RenderedScope:
-    """Plain JJB input, as `jenkins-jobs test` would take it."""
+                 excludes: tuple[str, ...] = (".*",), plugins_info: list | None = None,
+                 write_to: Path | None = None) -> pipeline.RenderedScope:
+    """Plain JJB input, as `jenkins-jobs test` would take it; with `write_to` (an empty
+    directory, e.g. ``replacing_output``'s), also written there as it is made."""
     config = pipeline.make_jjb_config(conf, plugins_info)
     expanded = pipeline.expand_paths(paths, recursive or config.recursive, excludes)
     try:
-        return pipeline.generate_xml(config, expanded)
+        return pipeline.generate_xml(config, expanded, write_to=write_to)
     except JenkinsJobsException as exc:
         raise EnvDeliveryError(pipeline.describe_error(exc)) from None
     except yaml.YAMLError as exc:
@@ -141,12 +143,20 @@ def render_paths(paths: list[Path], conf: Path | None = None, recursive: bool = 
 
 def write_output(items, out_dir: Path) -> int:
     """Replace `out_dir` with exactly `items`, in the layout of `jenkins-jobs test --config-xml`."""
+    with replacing_output(out_dir) as staging:
+        return len(pipeline.write_xml(items, staging))
+
+
+@contextmanager
+def replacing_output(out_dir: Path):
+    """An empty staging directory next to `out_dir` that replaces it when the block succeeds;
+    on any error it is removed and `out_dir` is left as it was."""
     out_dir = Path(out_dir)
     _refuse_foreign_output(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        written = pipeline.write_xml(items, staging)
+        yield staging
         if out_dir.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
             out_dir.rename(retired / "out")
@@ -157,7 +167,6 @@ def write_output(items, out_dir: Path) -> int:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return len(written)
 
 
 def _refuse_foreign_output(out_dir: Path) -> None:

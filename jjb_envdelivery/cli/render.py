@@ -10,7 +10,7 @@ import yaml
 from ..errors import EnvDeliveryError
 from ..jjb import parallel
 from ..model.loader import ORG_FILE_NAME
-from ..render import render_organisation, render_paths, write_output
+from ..render import render_organisation, render_paths, replacing_output, write_output
 
 
 def add_parser(commands) -> None:
@@ -73,7 +73,9 @@ def _render(args) -> int:
               f"{len(result.scopes)} scopes: {count} files in {args.output}")
     else:
         paths = [Path(p) for p in args.path.split(os.pathsep)]
-        rendered = render_paths(paths, conf=args.conf, recursive=args.recursive, plugins_info=plugins_info)
-        count = write_output(rendered.jobs + rendered.views, args.output)
+        with replacing_output(args.output) as staging:
+            rendered = render_paths(paths, conf=args.conf, recursive=args.recursive, plugins_info=plugins_info,
+                                    write_to=staging)
+        count = len(rendered.jobs) + len(rendered.views)
         print(f"rendered {len(rendered.jobs)} jobs and {len(rendered.views)} views: {count} files in {args.output}")
     return 0

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from jenkins_jobs.alphanum import AlphanumSort
 from jenkins_jobs.config import JJBConfig
 from jenkins_jobs.errors import JenkinsJobsException, context_lines
 from jenkins_jobs.roots import Roots
@@ -29,6 +28,7 @@ from .fast_expand import use_fast_strings
 from .fast_registry import FastModuleRegistry
 from .fast_xml import FastXmlJobGenerator, FastXmlViewGenerator
 from .fast_yaml import load_roots
+from .sort_order import AlphanumKey
 
 DEFAULT_INI = Path(__file__).with_name("defaults.ini")
 
@@ -83,6 +83,7 @@ def generate_xml(
     allowed_roots: Sequence[Path] | None = None,
     name_prefix: str | None = None,
     processes: int | None = None,
+    write_to: Path | None = None,
 ) -> RenderedScope:
     """Load YAML from `paths` and generate job and view XML with JJB's own components.
 
@@ -91,25 +92,45 @@ def generate_xml(
     sandboxed (see ``confined``). `name_prefix` refuses any job or view whose name does not
     start with it (a team's namespace), naming the file and line that defined it.
     `processes` (default: ``parallel.process_count()``) lets a large input's jobs be generated
-    in forked workers; the bytes and errors are the same as with one.
+    in forked workers; the bytes and errors are the same as with one. `write_to` (an empty
+    directory) also gets every job and view written as ``write_xml`` does, by the worker that
+    made it, while the others still generate; on an error it may hold some of them.
     """
-    with _fewer_collections():
-        return _generate(config, paths, owner, allowed_roots, name_prefix, processes)
+    with _collection_policy() as loaded:
+        return _generate(config, paths, owner, allowed_roots, name_prefix, processes, write_to, loaded)
 
 
 @contextmanager
-def _fewer_collections(threshold: int = 50_000):
-    """Rendering allocates millions of short-lived, mostly acyclic objects; collecting the young
-    generation every 700 allocations (Python's default) costs ~5-10% of a large render."""
+def _collection_policy(threshold: int = 200_000):
+    """Garbage collection tuned for rendering; yields `loaded`, to call once the YAML is loaded.
+
+    Rendering allocates millions of short-lived, mostly acyclic objects: collecting the young
+    generation every 700 allocations (Python's default) costs ~5-10% of a large render, so it
+    runs every `threshold` (openstack-project-config: 8 young collections, 1 middle one and
+    ~0.9 s in all, against 30, 3 and ~1.3 s every 50,000). `loaded()` freezes what exists then
+    (the loaded YAML and everything before it) for the rest of the render (``gc.freeze``): a
+    full collection no longer walks it (~0.5 s once openstack-project-config is loaded), and
+    forked workers do not copy its pages by walking it. Nothing is frozen when the caller has
+    frozen objects itself.
+    """
     previous = gc.get_threshold()
     gc.set_threshold(max(threshold, previous[0]), *previous[1:])
+    froze = []
+
+    def loaded() -> None:
+        if not froze and gc.get_freeze_count() == 0:
+            gc.freeze()
+            froze.append(True)
+
     try:
-        yield
+        yield loaded
     finally:
+        if froze:
+            gc.unfreeze()
         gc.set_threshold(*previous)
 
 
-def _generate(config, paths, owner, allowed_roots, name_prefix, processes) -> RenderedScope:
+def _generate(config, paths, owner, allowed_roots, name_prefix, processes, write_to, loaded) -> RenderedScope:
     if allowed_roots is None:
         roots = load_roots(config, paths)
     else:
@@ -120,19 +141,27 @@ def _generate(config, paths, owner, allowed_roots, name_prefix, processes) -> Re
     use_fast_strings(roots)
     registry = FastModuleRegistry(config, config.builder["plugins_info"])
     registry.set_macros(roots.macros)
-    stage = _JobStage(roots, registry, owner, name_prefix)
+    loaded()
+    stage = _JobStage(roots, registry, owner, name_prefix, write_to)
     processes = parallel.process_count() if processes is None else processes
-    shares = min(processes, len(stage.units) // MIN_UNITS_PER_SHARE)
-    if shares > 1:
-        rendered = _generate_in_shares(stage, shares)
+    shares = min(processes * SHARES_PER_PROCESS, len(stage.units) // MIN_UNITS_PER_SHARE)
+    if processes > 1 and shares > 1:
+        rendered = _generate_in_shares(stage, shares, processes)
         if rendered is not None:
             return rendered
-    return _generate_serially(stage)
+    rendered = _generate_serially(stage)
+    if write_to is not None:
+        # Over anything a failed split wrote: the serial result names every job it made.
+        write_xml(rendered.jobs + rendered.views, write_to)
+    return rendered
 
 
 # A scope is split over processes only when each share gets at least this many projects or
 # top-level jobs: below that, forking costs more than it saves.
 MIN_UNITS_PER_SHARE = 8
+# Shares per process, handed out as workers become free: one slow share (or one slowed CPU on
+# a shared machine) then delays the end by a fraction of a process's work, not by half of it.
+SHARES_PER_PROCESS = 4
 
 
 @dataclass
@@ -143,6 +172,7 @@ class _JobStage:
     registry: FastModuleRegistry
     owner: str | None
     name_prefix: str | None
+    write_to: Path | None = None
 
     @property
     def units(self) -> list:
@@ -168,10 +198,10 @@ def _generate_serially(stage: _JobStage) -> RenderedScope:
     return _result(xml_jobs, xml_views, {item.data["name"]: _source(item) for item in jobs + views})
 
 
-def _generate_in_shares(stage: _JobStage, shares: int) -> RenderedScope | None:
-    """The jobs generated in `shares` forked workers, each expanding every `shares`-th unit
-    and printing its jobs; views here. None when anything failed or two units made the same
-    job: the serial path then gives JJB's own result or error."""
+def _generate_in_shares(stage: _JobStage, shares: int, processes: int) -> RenderedScope | None:
+    """The jobs generated in `shares` tasks on `processes` forked workers, each task expanding
+    every `shares`-th unit and printing its jobs; views here. None when anything failed or two
+    units made the same job: the serial path then gives JJB's own result or error."""
     units = stage.units
 
     def render_share(index: int):
@@ -181,11 +211,14 @@ def _generate_in_shares(stage: _JobStage, shares: int) -> RenderedScope | None:
         jobs = [job for _, unit_jobs in made for job in unit_jobs]
         stage.prepare(jobs, "job")
         stage.registry.amend_job_dicts(jobs)
-        items = iter(FastXmlJobGenerator(stage.registry).generateXML(jobs))  # one per job, in order
+        xml_jobs = FastXmlJobGenerator(stage.registry).generateXML(jobs)  # one per job, in order
+        if stage.write_to is not None:
+            write_xml(xml_jobs, stage.write_to, threads=1)  # the other workers keep the CPUs busy
+        items = iter(xml_jobs)
         sources = {job.data["name"]: _source(job) for job in jobs}
         return [(number, [next(items) for _ in unit_jobs]) for number, unit_jobs in made], sources
 
-    outcomes = list(parallel.fork_map(render_share, range(shares), shares))
+    outcomes = list(parallel.fork_map(render_share, range(shares), processes))
     if any(outcome is parallel.FAILED for outcome in outcomes):
         return None
     # Back in Roots.generate_jobs' order, so that equal sort keys keep the serial order too.
@@ -201,12 +234,26 @@ def _generate_in_shares(stage: _JobStage, shares: int) -> RenderedScope | None:
         return None
     sources = {name: where for _, found in outcomes for name, where in found.items()}
     sources.update({item.data["name"]: _source(item) for item in views})
-    return _result(xml_jobs, xml_views, sources)
+    rendered = _result(xml_jobs, xml_views, sources)
+    if stage.write_to is not None:
+        # The views, and once more in JJB's order any jobs that share a file (such as "a/b"
+        # and "a/./b"), so that the last one JJB writes is the one left, as with JJB.
+        write_xml(_sharing_a_file(rendered.jobs) + rendered.views, stage.write_to)
+    return rendered
+
+
+def _sharing_a_file(items: list) -> list:
+    """The items (in their order) whose output path is also another item's."""
+    paths = [os.path.normpath(item.name) for item in items]
+    counts: dict[str, int] = {}
+    for path in paths:
+        counts[path] = counts.get(path, 0) + 1
+    return [item for item, path in zip(items, paths, strict=True) if counts[path] > 1]
 
 
 def _result(xml_jobs, xml_views, sources) -> RenderedScope:
-    xml_jobs.sort(key=AlphanumSort)
-    xml_views.sort(key=AlphanumSort)
+    xml_jobs.sort(key=AlphanumKey)  # JJB's AlphanumSort order (see sort_order)
+    xml_views.sort(key=AlphanumKey)
     return RenderedScope(xml_jobs, xml_views, sources)
 
 
@@ -240,12 +287,13 @@ def output_path(out_dir: Path, name: str) -> Path:
     return out_dir / os.path.normpath(name) / "config.xml"
 
 
-def write_xml(items: Iterable[XmlJob], out_dir: Path) -> list[Path]:
+def write_xml(items: Iterable[XmlJob], out_dir: Path, threads: int | None = None) -> list[Path]:
     """Write each item's ``output()`` where `jenkins-jobs test --config-xml` would.
 
     JJB writes the decoded text in text mode; on POSIX that is the same bytes. A large set is
-    written by a few threads: creating thousands of files is system-call time, which runs
-    outside the GIL (about 30% less wall time for 12,000 files with two threads on 2 CPUs).
+    written by a few threads (`threads`, default WRITE_THREADS): creating thousands of files is
+    system-call time, which runs outside the GIL (about 30% less wall time for 12,000 files
+    with two threads on 2 CPUs).
     """
     items = list(items)
 
@@ -255,9 +303,10 @@ def write_xml(items: Iterable[XmlJob], out_dir: Path) -> list[Path]:
         target.write_bytes(item.output())
         return target
 
-    if len(items) < MIN_ITEMS_FOR_WRITE_THREADS:
+    threads = WRITE_THREADS if threads is None else threads
+    if threads <= 1 or len(items) < MIN_ITEMS_FOR_WRITE_THREADS:
         return [write(item) for item in items]
-    with ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="write-xml") as pool:
+    with ThreadPoolExecutor(threads, thread_name_prefix="write-xml") as pool:
         return list(pool.map(write, items, chunksize=64))
 
 

@@ -28,7 +28,8 @@ What the round trip does, and the fast path therefore does too:
 Outside the subset (round trip): non-string tags (comments, processing instructions, ``None``),
 names that are not plain ASCII XML names without ``:`` (namespaces: minidom parses
 namespace-aware), ``xmlns`` attributes, non-string text/tail/attribute values, text after the
-root element, characters XML 1.0 forbids (expat rejects them), and trees too deep to recurse.
+root element, characters XML 1.0 forbids (expat rejects them; every text and attribute value
+is checked, names are ASCII already), and trees too deep to recurse.
 """
 
 from __future__ import annotations
@@ -68,8 +69,6 @@ def pretty_xml(xml: ET.Element) -> bytes:
         text = _pretty(xml, _rules)
     except (_Unsupported, RecursionError, TypeError):
         # TypeError: an unhashable tag or name; ElementTree decides what that means.
-        return minidom_xml(xml)
-    if _FORBIDDEN.search(text) is not None:
         return minidom_xml(xml)
     return text.encode("utf-8")
 
@@ -152,6 +151,31 @@ GH50002 = (_gh50002_text, _gh50002_attr)
 
 _indents = [""]  # _indents[depth]: the indentation of that depth
 
+# Escaped short texts and attribute values, per rule set: generated jobs repeat the same
+# values ("false", branch names, ...) hundreds of thousands of times. Only checked, escaped
+# strings are kept; a text with a character XML forbids is never kept (it takes the round trip).
+MEMO_MAX_LENGTH = 200
+MEMO_MAX_ENTRIES = 200_000
+_memos: dict[tuple, tuple[dict, dict]] = {}
+
+
+def _escaper(escape, memo: dict):
+    """`escape` for exact strings, checked for characters XML forbids (the round trip then) and
+    remembered when short; anything else goes to `escape` itself (which refuses non-strings)."""
+    def escaped(text):
+        if text.__class__ is str:
+            hit = memo.get(text)
+            if hit is not None:
+                return hit
+            if _FORBIDDEN.search(text) is not None:
+                raise _Unsupported
+            result = escape(text)
+            if len(text) <= MEMO_MAX_LENGTH and len(memo) < MEMO_MAX_ENTRIES:
+                memo[text] = result
+            return result
+        return escape(text)
+    return escaped
+
 
 def _pretty(root: ET.Element, rules) -> str:
     if root.tail:
@@ -159,7 +183,10 @@ def _pretty(root: ET.Element, rules) -> str:
     out = [DECLARATION]
     append = out.append
     good_tags, good_attrs, indents = _good_tags, _good_attrs, _indents
-    text_, attr_ = rules
+    memos = _memos.get(rules)
+    if memos is None:
+        memos = _memos[rules] = ({}, {})
+    text_, attr_ = _escaper(rules[0], memos[0]), _escaper(rules[1], memos[1])
 
     def element(elem: ET.Element, depth: int) -> None:
         tag = elem.tag

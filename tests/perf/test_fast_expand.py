@@ -127,3 +127,31 @@ def test_allow_empty_variables_is_kept():
 
     plain, fast = Expander(Config()), _fast(Expander(Config()))
     assert _outcome(fast, "a-{missing}", {}) == _outcome(plain, "a-{missing}", {}) == ("ok", ("str", "a-"))
+
+
+def test_remembered_formats_follow_every_value_and_type():
+    """The same format met again with other values, types, missing names and defaults: JJB's
+    result every time, and only simple formats with immutable values are remembered."""
+    for allow_empty in (False, True):
+        class Config:
+            yamlparser = {"allow_empty_variables": allow_empty}
+
+        plain, fast = Expander(Config()), _fast(Expander(Config()))
+        formats = ["{a}", "x-{a}-{b|dflt}", "{{a}}-{a}", "{a|}", "{b|d}{a}", "{a:>4}", "{a.real}", "{{{a}}}",
+                   "{a-b}", "{a-b}/{a}", "{a-b|x}", "{ a }", "{0}", "x{0}", "{a!r}", "{a}}", "{{a}"]
+        values = ["v", "", 1, True, 0, False, None, 1.0, -0.0, 0.0, ["l"], {"k": 1}, "{a}"]
+        for text in formats:
+            for a in [*values, _MISSING]:
+                for b in ("B", 2, _MISSING):
+                    params = {name: value for name, value in (("a", a), ("b", b), ("a-b", b), (" a ", a), ("0", b))
+                              if value is not _MISSING}
+                    tree = LocDict({"k": text}, None, {}, {"k": Pos(None, "f.yaml", 1, 1)})
+                    assert _outcome(fast, tree, params) == _outcome(plain, tree, params), (text, params)
+                    assert _outcome(fast, text, params) == _outcome(plain, text, params), (text, params)
+        strings = fast.expanders[str]
+        assert strings.hits > 100  # met again with equal values: remembered
+        assert all(isinstance(v, (str, int, bool, type(None))) for v in strings._results.values())
+        assert strings._names["{a:>4}"] is None and strings._names["{a.real}"] is None  # JJB's every time
+
+
+_MISSING = object()

@@ -173,3 +173,30 @@ def test_threaded_write_equals_serial(tmp_path, monkeypatch):
     assert [p.relative_to(tmp_path / "one") for p in one] == [p.relative_to(tmp_path / "two") for p in two]
     assert all(a.read_bytes() == b.read_bytes() for a, b in zip(one, two, strict=True))
     assert sum(1 for _ in (tmp_path / "two").rglob("config.xml")) == len(scope.jobs) == 2 * PROJECTS + 2
+
+
+def _files(directory: Path) -> dict:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_written_by_workers_equals_jjbs_write(tmp_path, processes):
+    """Each worker writes what it made; the files are those of writing the serial result in
+    JJB's order, including jobs that share a file (the last in JJB's order wins) and a view
+    named like a job (views are written after jobs)."""
+    path = tmp_path / "jobs.yaml"
+    # The first units are the top-level jobs: these two land in different shares.
+    _many_projects(path, extra="- job:\n    name: dup/./x\n    description: first\n"
+                               "- job:\n    name: dup/x\n    description: last\n"
+                               "- job:\n    name: svc-all\n    description: a job named like the view\n")
+    serial = pipeline.generate_xml(pipeline.make_jjb_config(), [path], processes=1)
+    pipeline.write_xml(serial.jobs + serial.views, tmp_path / "serial")
+    (tmp_path / "workers").mkdir()
+    rendered = pipeline.generate_xml(pipeline.make_jjb_config(), [path], processes=processes,
+                                     write_to=tmp_path / "workers")
+    assert [(i.name, i.output()) for i in rendered.jobs] == [(i.name, i.output()) for i in serial.jobs]
+    written = _files(tmp_path / "workers")
+    assert written == _files(tmp_path / "serial")
+    assert len(written) == len(serial.jobs) + len(serial.views) - 2  # two pairs share a file
+    assert b"last" in written[os.path.join("dup", "x", "config.xml")]
+    assert b"<hudson.model.ListView>" in written[os.path.join("svc-all", "config.xml")]
