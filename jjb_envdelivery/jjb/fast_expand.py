@@ -66,7 +66,9 @@ class PlainPassStrExpander(StrExpander):
             return text
         names = self._names.get(text, _UNSEEN)
         if names is _UNSEEN:
-            names = self._names[text] = _names_read(text) if len(self._names) < MAX_REMEMBERED else None
+            names = _names_read(text)
+            if len(self._names) < MAX_REMEMBERED:
+                self._names[text] = names
         if names is None:
             return super().__call__(obj, params, key_pos, value_pos)
         key = [text]

@@ -1,5 +1,6 @@
-"""pipeline's garbage-collection policy: a higher young-generation threshold and the loaded YAML
-frozen while rendering, everything as it was afterwards, and a caller's own freeze respected."""
+"""pipeline's garbage-collection policy: a higher young-generation threshold while rendering,
+everything frozen only around forking workers, all as it was afterwards, and a caller's own
+freeze respected."""
 
 from __future__ import annotations
 
@@ -7,57 +8,73 @@ import gc
 
 import pytest
 
-from jjb_envdelivery.jjb import pipeline
+from jjb_envdelivery.jjb import parallel, pipeline
+
+PROJECTS = 40  # enough units to split over workers
 
 
 @pytest.fixture
 def restore_gc():
     before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
     yield
     gc.unfreeze()
     gc.set_threshold(*before)
 
 
-def _render(tmp_path, seen: list) -> None:
+def _jobs(tmp_path, projects: int):
     path = tmp_path / "jobs.yaml"
-    path.write_text("- job:\n    name: one\n    builders: [shell: 'make']\n")
-    real = pipeline.FastXmlJobGenerator.generateXML
-
-    def spy(self, data):
-        seen.append((gc.get_threshold()[0], gc.get_freeze_count()))
-        return real(self, data)
-
-    pipeline.FastXmlJobGenerator.generateXML = spy
-    try:
-        pipeline.generate_xml(pipeline.make_jjb_config(), [path], processes=1)
-    finally:
-        pipeline.FastXmlJobGenerator.generateXML = real
+    text = ["- job-template:\n    name: 'j-{n}'\n    builders: [shell: 'make {n}']\n"]
+    text += [f"- project:\n    name: p{n}\n    n: {n}\n    jobs: ['j-{{n}}']\n" for n in range(projects)]
+    path.write_text("".join(text))
+    return path
 
 
-def test_loaded_yaml_is_frozen_while_generating_then_released(tmp_path, restore_gc):
-    gc.set_threshold(700, 10, 10)
+def _render(path, processes, monkeypatch) -> list:
+    """(young threshold, frozen count) when jobs are generated and when workers are forked."""
     seen = []
-    _render(tmp_path, seen)
-    threshold, frozen = seen[0]
-    assert threshold == 200_000 and frozen > 1000  # the loaded YAML, JJB's modules, ...
+    real_generate, real_fork = pipeline.FastXmlJobGenerator.generateXML, parallel.fork_map
+
+    def generate(self, data):
+        seen.append(("generate", gc.get_threshold()[0], gc.get_freeze_count()))
+        return real_generate(self, data)
+
+    def fork_map(*args):
+        seen.append(("fork", gc.get_threshold()[0], gc.get_freeze_count()))
+        return real_fork(*args)
+
+    monkeypatch.setattr(pipeline.FastXmlJobGenerator, "generateXML", generate)
+    monkeypatch.setattr(parallel, "fork_map", fork_map)
+    pipeline.generate_xml(pipeline.make_jjb_config(), [path], processes=processes)
+    return seen
+
+
+def test_one_process_collects_less_often_and_freezes_nothing(tmp_path, restore_gc, monkeypatch):
+    seen = _render(_jobs(tmp_path, 3), 1, monkeypatch)
+    assert seen == [("generate", 200_000, 0)]
     assert gc.get_threshold() == (700, 10, 10) and gc.get_freeze_count() == 0
 
 
-def test_a_callers_freeze_is_left_alone(tmp_path, restore_gc):
+def test_everything_is_frozen_around_forking_only(tmp_path, restore_gc, monkeypatch):
+    seen = _render(_jobs(tmp_path, PROJECTS), 2, monkeypatch)
+    forks = [s for s in seen if s[0] == "fork"]
+    assert len(forks) == 1 and forks[0][1] == 200_000 and forks[0][2] > 1000  # the loaded YAML, ...
+    assert gc.get_threshold() == (700, 10, 10) and gc.get_freeze_count() == 0
+
+
+def test_a_callers_freeze_is_left_alone(tmp_path, restore_gc, monkeypatch):
     gc.freeze()
     before = gc.get_freeze_count()
-    seen = []
-    _render(tmp_path, seen)
+    seen = _render(_jobs(tmp_path, PROJECTS), 2, monkeypatch)
     # Nothing more frozen here (frozen objects that die leave the count), and the caller's
     # objects stay frozen afterwards.
-    assert 0 < seen[0][1] <= before
+    assert all(0 < frozen <= before for _, _, frozen in seen)
     assert 0 < gc.get_freeze_count() <= before
 
 
 def test_policy_is_undone_on_error(tmp_path, restore_gc):
-    gc.set_threshold(700, 10, 10)
     path = tmp_path / "broken.yaml"
-    path.write_text("- job:\n    name: one\n    builders: [no-such-builder]\n")
+    path.write_text("".join(f"- job:\n    name: j{n}\n    builders: [no-such-builder]\n" for n in range(PROJECTS)))
     with pytest.raises(Exception, match="no-such-builder"):
-        pipeline.generate_xml(pipeline.make_jjb_config(), [path], processes=1)
+        pipeline.generate_xml(pipeline.make_jjb_config(), [path], processes=2)
     assert gc.get_threshold() == (700, 10, 10) and gc.get_freeze_count() == 0

@@ -155,3 +155,14 @@ def test_remembered_formats_follow_every_value_and_type():
 
 
 _MISSING = object()
+
+
+def test_remembered_formats_are_bounded(monkeypatch):
+    monkeypatch.setattr(fast_expand, "MAX_REMEMBERED", 2)
+    plain, fast = Expander(), _fast(Expander())
+    for n in range(10):
+        for value in ("a", "b", "c"):
+            text, params = f"{n}-{{x}}-{{y|d}}", {"x": value}
+            assert _outcome(fast, text, params) == _outcome(plain, text, params)
+    strings = fast.expanders[str]
+    assert len(strings._names) <= 2 and len(strings._results) <= 2
