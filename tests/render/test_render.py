@@ -196,6 +196,38 @@ def test_plain_jjb_paths(tmp_path):
     assert tree(out) == tree(expected)
 
 
+def _many_projects(path: Path, broken_last: bool = False) -> None:
+    text = ["- job-template:\n    name: 'svc-{n}-{stream}'\n    builders: [shell: 'make {stream}']\n"]
+    text += [f"- project:\n    name: p{n}\n    n: {n}\n    stream: [a, b]\n    jobs: ['svc-{{n}}-{{stream}}']\n"
+             for n in range(40)]
+    if broken_last:  # its share fails while the other shares write their files
+        text.append("- project:\n    name: bad\n    stream: a\n    jobs: ['svc-{n}-{stream}']\n")
+    path.write_text("".join(text))
+
+
+def test_plain_jjb_paths_split_over_workers(tmp_path):
+    job = tmp_path / "jobs.yaml"
+    _many_projects(job)
+    out, expected = tmp_path / "out", tmp_path / "expected"
+    expected.mkdir()
+    assert main(["render", str(job), "-o", str(out), "--processes", "2"]) == 0
+    jenkins_jobs_test([job], expected, recursive=False)
+    assert tree(out) == tree(expected) and len(tree(out)) == 80
+
+
+def test_plain_render_split_over_workers_writes_nothing_on_error(tmp_path, capsys):
+    job = tmp_path / "jobs.yaml"
+    _many_projects(job)
+    out = tmp_path / "out"
+    assert main(["render", str(job), "-o", str(out)]) == 0
+    before = tree(out)
+    _many_projects(job, broken_last=True)
+    assert main(["render", str(job), "-o", str(out), "--processes", "2"]) == 1
+    assert "Missing parameter: 'n'" in capsys.readouterr().err
+    assert tree(out) == before  # the earlier output, untouched
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]  # no staging left
+
+
 def test_plugins_info_file(tmp_path, capsys):
     job = tmp_path / "jobs.yaml"
     job.write_text("- job:\n    name: j\n    builders:\n      - shell: make\n")
