@@ -28,6 +28,29 @@ def corpora_dir() -> Path:
     return path
 
 
+MANY_PROJECTS = 40  # enough projects for a plain JJB input to be split over several workers
+
+
+def _write_many_projects(path: Path, projects: int = MANY_PROJECTS, broken: dict[int, str] | None = None,
+                         extra: str = "") -> Path:
+    """Plain JJB YAML at `path`: a job-template, a view and `projects` projects making two jobs
+    each (svc-N-a, svc-N-b); `broken` replaces some projects' text, `extra` is appended."""
+    text = ["- job-template:\n    name: 'svc-{n}-{stream}'\n    description: 'job {n} on {stream}'\n"
+            "    builders:\n      - shell: 'make {stream}'\n",
+            "- view:\n    name: svc-all\n    view-type: list\n    regex: 'svc-.*'\n"]
+    for n in range(projects):
+        text.append((broken or {}).get(n) or
+                    f"- project:\n    name: p{n}\n    n: {n}\n    stream: [a, b]\n    jobs: ['svc-{{n}}-{{stream}}']\n")
+    path.write_text("".join(text) + extra)
+    return path
+
+
+@pytest.fixture(scope="session")
+def many_projects():
+    """The writer of a plain JJB input with many projects (see _write_many_projects)."""
+    return _write_many_projects
+
+
 @pytest.fixture(scope="session")
 def example_org_dir() -> Path:
     return REPO_ROOT / "examples" / "example-org"

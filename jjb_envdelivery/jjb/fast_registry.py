@@ -2,8 +2,9 @@
 
 Costs of JJB 6.5.0's registry that do not depend on the YAML:
 
-- ``_filter_kwargs`` calls ``inspect.getfullargspec`` on every component dispatch (~14% of
-  rendering a large corpus). Here each component's parameter names are read once.
+- ``dispatch`` filters its keyword arguments with ``_filter_kwargs``, which calls
+  ``inspect.getfullargspec`` on every component dispatch (~14% of rendering a large corpus).
+  Here each component's parameter names are read once (``_argument_names``).
 - ``_load_eps`` builds each component group's table (the module's functions whose docstring
   starts ``yaml: NAME``, then the ``jenkins_jobs.<group>`` entry points, such as this package's
   builders) with ``EntryPoint.load()``, which re-checks the distribution's requirements for
@@ -149,11 +150,6 @@ class FastModuleRegistry(ModuleRegistry):
         if kind is None:
             kind = self._component_type_cache[entry_point] = self._resolve(entry_point).component_list_type
         return kind
-
-    @staticmethod
-    def _filter_kwargs(func, **kwargs):
-        names = FastModuleRegistry._argument_names(func)
-        return {name: value for name, value in kwargs.items() if name in names}
 
     @staticmethod
     def _argument_names(func) -> frozenset:

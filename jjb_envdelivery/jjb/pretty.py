@@ -156,7 +156,7 @@ _indents = [""]  # _indents[depth]: the indentation of that depth
 # strings are kept; a text with a character XML forbids is never kept (it takes the round trip).
 MEMO_MAX_LENGTH = 200
 MEMO_MAX_ENTRIES = 200_000
-_memos: dict[tuple, tuple[dict, dict]] = {}
+_escapers: dict[tuple, tuple] = {}  # rule set -> (text escaper, attribute escaper), made once
 
 
 def _escaper(escape, memo: dict):
@@ -183,10 +183,10 @@ def _pretty(root: ET.Element, rules) -> str:
     out = [DECLARATION]
     append = out.append
     good_tags, good_attrs, indents = _good_tags, _good_attrs, _indents
-    memos = _memos.get(rules)
-    if memos is None:
-        memos = _memos[rules] = ({}, {})
-    text_, attr_ = _escaper(rules[0], memos[0]), _escaper(rules[1], memos[1])
+    escapers = _escapers.get(rules)
+    if escapers is None:
+        escapers = _escapers[rules] = (_escaper(rules[0], {}), _escaper(rules[1], {}))
+    text_, attr_ = escapers
 
     def element(elem: ET.Element, depth: int) -> None:
         tag = elem.tag

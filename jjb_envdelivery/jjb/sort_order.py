@@ -16,6 +16,7 @@ same comparisons with the same answers and gives the same order:
 from __future__ import annotations
 
 import re
+from itertools import zip_longest
 
 __all__ = ["AlphanumKey"]
 
@@ -40,11 +41,7 @@ class AlphanumKey:
 
 def _compare(left: list, right: list) -> int:
     """``jenkins_jobs.alphanum.alphanum`` on the runs of two names."""
-    for index in range(max(len(left), len(right)) + 1):
-        a = left[index] if index < len(left) else None
-        b = right[index] if index < len(right) else None
-        if a is None and b is None:
-            return 1  # alphanum: two empty runs are "" vs "": not equal, the first is greater
+    for a, b in zip_longest(left, right):
         if a is not None and b is not None:
             if a[0] and b[0]:
                 if a[2] != b[2]:
@@ -57,4 +54,4 @@ def _compare(left: list, right: list) -> int:
         a_text = "" if a is None else a[1]
         b_text = "" if b is None else b[1]
         return -1 if a_text < b_text else 1  # a run of each kind, or one name ran out: never equal
-    return 1  # not reached: the loop runs one step past the longer name
+    return 1  # both ran out together: alphanum compares "" with "" and calls the first greater

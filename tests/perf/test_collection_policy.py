@@ -10,8 +10,6 @@ import pytest
 
 from jjb_envdelivery.jjb import parallel, pipeline
 
-PROJECTS = 40  # enough units to split over workers
-
 
 @pytest.fixture
 def restore_gc():
@@ -20,14 +18,6 @@ def restore_gc():
     yield
     gc.unfreeze()
     gc.set_threshold(*before)
-
-
-def _jobs(tmp_path, projects: int):
-    path = tmp_path / "jobs.yaml"
-    text = ["- job-template:\n    name: 'j-{n}'\n    builders: [shell: 'make {n}']\n"]
-    text += [f"- project:\n    name: p{n}\n    n: {n}\n    jobs: ['j-{{n}}']\n" for n in range(projects)]
-    path.write_text("".join(text))
-    return path
 
 
 def _render(path, processes, monkeypatch) -> list:
@@ -49,23 +39,23 @@ def _render(path, processes, monkeypatch) -> list:
     return seen
 
 
-def test_one_process_collects_less_often_and_freezes_nothing(tmp_path, restore_gc, monkeypatch):
-    seen = _render(_jobs(tmp_path, 3), 1, monkeypatch)
+def test_one_process_collects_less_often_and_freezes_nothing(tmp_path, restore_gc, monkeypatch, many_projects):
+    seen = _render(many_projects(tmp_path / "jobs.yaml", projects=3), 1, monkeypatch)
     assert seen == [("generate", 200_000, 0)]
     assert gc.get_threshold() == (700, 10, 10) and gc.get_freeze_count() == 0
 
 
-def test_everything_is_frozen_around_forking_only(tmp_path, restore_gc, monkeypatch):
-    seen = _render(_jobs(tmp_path, PROJECTS), 2, monkeypatch)
+def test_everything_is_frozen_around_forking_only(tmp_path, restore_gc, monkeypatch, many_projects):
+    seen = _render(many_projects(tmp_path / "jobs.yaml"), 2, monkeypatch)
     forks = [s for s in seen if s[0] == "fork"]
     assert len(forks) == 1 and forks[0][1] == 200_000 and forks[0][2] > 1000  # the loaded YAML, ...
     assert gc.get_threshold() == (700, 10, 10) and gc.get_freeze_count() == 0
 
 
-def test_a_callers_freeze_is_left_alone(tmp_path, restore_gc, monkeypatch):
+def test_a_callers_freeze_is_left_alone(tmp_path, restore_gc, monkeypatch, many_projects):
     gc.freeze()
     before = gc.get_freeze_count()
-    seen = _render(_jobs(tmp_path, PROJECTS), 2, monkeypatch)
+    seen = _render(many_projects(tmp_path / "jobs.yaml"), 2, monkeypatch)
     # Nothing more frozen here (frozen objects that die leave the count), and the caller's
     # objects stay frozen afterwards.
     assert all(0 < frozen <= before for _, _, frozen in seen)
@@ -74,7 +64,8 @@ def test_a_callers_freeze_is_left_alone(tmp_path, restore_gc, monkeypatch):
 
 def test_policy_is_undone_on_error(tmp_path, restore_gc):
     path = tmp_path / "broken.yaml"
-    path.write_text("".join(f"- job:\n    name: j{n}\n    builders: [no-such-builder]\n" for n in range(PROJECTS)))
+    # Enough top-level jobs to be split over workers, all failing.
+    path.write_text("".join(f"- job:\n    name: j{n}\n    builders: [no-such-builder]\n" for n in range(40)))
     with pytest.raises(Exception, match="no-such-builder"):
         pipeline.generate_xml(pipeline.make_jjb_config(), [path], processes=2)
     assert gc.get_threshold() == (700, 10, 10) and gc.get_freeze_count() == 0

@@ -16,7 +16,7 @@ from jjb_envdelivery.model.loader import load_organisation
 from jjb_envdelivery.push import ownership
 from jjb_envdelivery.render import organisation_scopes, render_scope_list
 
-PROJECTS = 40  # enough units for several shares
+PROJECTS = 40  # what the many_projects fixture makes by default: enough units for several shares
 SMALL_ORG = Path(__file__).parents[1] / "render" / "fixtures" / "small-org"
 
 
@@ -30,17 +30,6 @@ def small_org_scopes(tmp_path):
     return scopes, pipeline.make_jjb_config()
 
 
-def _many_projects(path, broken: dict[int, str] | None = None, extra: str = "") -> None:
-    """A job-template, a view and PROJECTS projects; `broken` replaces some projects' text."""
-    text = ["- job-template:\n    name: 'svc-{n}-{stream}'\n    description: 'job {n} on {stream}'\n"
-            "    builders:\n      - shell: 'make {stream}'\n",
-            "- view:\n    name: svc-all\n    view-type: list\n    regex: 'svc-.*'\n"]
-    for n in range(PROJECTS):
-        text.append((broken or {}).get(n) or
-                    f"- project:\n    name: p{n}\n    n: {n}\n    stream: [a, b]\n    jobs: ['svc-{{n}}-{{stream}}']\n")
-    path.write_text("".join(text) + extra)
-
-
 def _render(path, processes, **kwargs):
     try:
         scope = pipeline.generate_xml(pipeline.make_jjb_config(), [path], processes=processes, **kwargs)
@@ -49,19 +38,19 @@ def _render(path, processes, **kwargs):
     return ([(i.name, i.output()) for i in scope.jobs], [(i.name, i.output()) for i in scope.views], scope.sources)
 
 
-def test_shares_equal_the_serial_path(tmp_path):
+def test_shares_equal_the_serial_path(tmp_path, many_projects):
     path = tmp_path / "jobs.yaml"
-    _many_projects(path)
+    many_projects(path)
     serial = _render(path, 1, owner="team", name_prefix="svc-")
     assert len(serial[0]) == 2 * PROJECTS and serial[1]
     assert _render(path, 2, owner="team", name_prefix="svc-") == serial
     assert _render(path, 3, owner="team", name_prefix="svc-") == serial
 
 
-def test_first_error_is_the_serial_paths(tmp_path):
+def test_first_error_is_the_serial_paths(tmp_path, many_projects):
     """Errors in several shares: the one JJB meets first (expansion before name checks)."""
     path = tmp_path / "jobs.yaml"
-    _many_projects(path, broken={
+    many_projects(path, broken={
         7: "- project:\n    name: p7\n    stream: a\n    jobs: ['svc-{n}-{stream}']\n",  # missing n
         30: "- project:\n    name: p30\n    n: 30\n    stream: a\n    jobs: [no-such-template]\n",
     })
@@ -70,19 +59,19 @@ def test_first_error_is_the_serial_paths(tmp_path):
     assert _render(path, 2) == serial
 
 
-def test_namespace_refusal_is_the_serial_paths(tmp_path):
+def test_namespace_refusal_is_the_serial_paths(tmp_path, many_projects):
     path = tmp_path / "jobs.yaml"
-    _many_projects(path, extra="- job:\n    name: elsewhere\n")
+    many_projects(path, extra="- job:\n    name: elsewhere\n")
     serial = _render(path, 1, name_prefix="svc-")
     assert serial[0] == "error" and "elsewhere" in serial[1] and "outside the scope's namespace" in serial[1]
     assert _render(path, 2, name_prefix="svc-") == serial
 
 
 @pytest.mark.parametrize("allow", [False, True])
-def test_duplicates_across_shares_are_jjbs(tmp_path, allow):
+def test_duplicates_across_shares_are_jjbs(tmp_path, allow, many_projects):
     path = tmp_path / "jobs.yaml"
     # p1 makes the same jobs as p0 (in another share): an error, or the last definition wins.
-    _many_projects(path, broken={1: "- project:\n    name: p1\n    n: 0\n    stream: [a, b]\n"
+    many_projects(path, broken={1: "- project:\n    name: p1\n    n: 0\n    stream: [a, b]\n"
                                     "    jobs: ['svc-{n}-{stream}']\n"})
     ini = tmp_path / "jjb.ini"
     ini.write_text(f"[job_builder]\nallow_duplicates={allow}\n")
@@ -161,9 +150,9 @@ def test_process_count_from_environment(monkeypatch):
     assert parallel.process_count() == 3
 
 
-def test_threaded_write_equals_serial(tmp_path, monkeypatch):
+def test_threaded_write_equals_serial(tmp_path, monkeypatch, many_projects):
     path = tmp_path / "jobs.yaml"
-    _many_projects(path, extra="- job:\n    name: svc-f\n    project-type: folder\n"
+    many_projects(path, extra="- job:\n    name: svc-f\n    project-type: folder\n"
                                "- job:\n    name: svc-f/inner\n")
     scope = pipeline.generate_xml(pipeline.make_jjb_config(), [path], processes=1)
     monkeypatch.setattr(pipeline, "MIN_ITEMS_FOR_WRITE_THREADS", 10**9)
@@ -180,13 +169,13 @@ def _files(directory: Path) -> dict:
 
 
 @pytest.mark.parametrize("processes", [1, 2])
-def test_written_by_workers_equals_jjbs_write(tmp_path, processes):
+def test_written_by_workers_equals_jjbs_write(tmp_path, processes, many_projects):
     """Each worker writes what it made; the files are those of writing the serial result in
     JJB's order, including jobs that share a file (the last in JJB's order wins) and a view
     named like a job (views are written after jobs)."""
     path = tmp_path / "jobs.yaml"
     # The first units are the top-level jobs: these two land in different shares.
-    _many_projects(path, extra="- job:\n    name: dup/./x\n    description: first\n"
+    many_projects(path, extra="- job:\n    name: dup/./x\n    description: first\n"
                                "- job:\n    name: dup/x\n    description: last\n"
                                "- job:\n    name: svc-all\n    description: a job named like the view\n")
     serial = pipeline.generate_xml(pipeline.make_jjb_config(), [path], processes=1)

@@ -196,32 +196,22 @@ def test_plain_jjb_paths(tmp_path):
     assert tree(out) == tree(expected)
 
 
-def _many_projects(path: Path, broken_last: bool = False) -> None:
-    text = ["- job-template:\n    name: 'svc-{n}-{stream}'\n    builders: [shell: 'make {stream}']\n"]
-    text += [f"- project:\n    name: p{n}\n    n: {n}\n    stream: [a, b]\n    jobs: ['svc-{{n}}-{{stream}}']\n"
-             for n in range(40)]
-    if broken_last:  # its share fails while the other shares write their files
-        text.append("- project:\n    name: bad\n    stream: a\n    jobs: ['svc-{n}-{stream}']\n")
-    path.write_text("".join(text))
-
-
-def test_plain_jjb_paths_split_over_workers(tmp_path):
-    job = tmp_path / "jobs.yaml"
-    _many_projects(job)
+def test_plain_jjb_paths_split_over_workers(tmp_path, many_projects):
+    job = many_projects(tmp_path / "jobs.yaml")
     out, expected = tmp_path / "out", tmp_path / "expected"
     expected.mkdir()
     assert main(["render", str(job), "-o", str(out), "--processes", "2"]) == 0
     jenkins_jobs_test([job], expected, recursive=False)
-    assert tree(out) == tree(expected) and len(tree(out)) == 80
+    assert tree(out) == tree(expected) and len(tree(out)) == 81  # 80 jobs and a view
 
 
-def test_plain_render_split_over_workers_writes_nothing_on_error(tmp_path, capsys):
-    job = tmp_path / "jobs.yaml"
-    _many_projects(job)
+def test_plain_render_split_over_workers_writes_nothing_on_error(tmp_path, capsys, many_projects):
+    job = many_projects(tmp_path / "jobs.yaml")
     out = tmp_path / "out"
     assert main(["render", str(job), "-o", str(out)]) == 0
     before = tree(out)
-    _many_projects(job, broken_last=True)
+    # A project without its `n`: its share fails while the other shares write their files.
+    many_projects(job, extra="- project:\n    name: bad\n    stream: a\n    jobs: ['svc-{n}-{stream}']\n")
     assert main(["render", str(job), "-o", str(out), "--processes", "2"]) == 1
     assert "Missing parameter: 'n'" in capsys.readouterr().err
     assert tree(out) == before  # the earlier output, untouched
