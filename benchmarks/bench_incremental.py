@@ -20,9 +20,9 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_push  # noqa: E402
-import common  # noqa: E402
-import synth_org  # noqa: E402
+import bench_push
+import common
+import synth_org
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,8 +23,8 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
-import synth_org  # noqa: E402
+import common
+import synth_org
 
 USER, TOKEN = "bench", "0123456789abcdef0123456789abcdef"
 

@@ -30,8 +30,8 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
-import synth_org  # noqa: E402
+import common
+import synth_org
 
 CORPORA = {
     "openstack-project-config": (["--conf", "jenkins.ini", "-p", "plugins_info.yaml"], [], "jenkins/jobs"),

@@ -25,10 +25,12 @@ class Problem:
 
 
 class ConfigError(EnvDeliveryError):
-    """An invalid org file. Holds every problem found, so one run reports them all."""
+    """An invalid input file (the org file, an environment configuration). Holds every problem
+    found, so one run reports them all; `what` names the kind of file in the heading."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], what: str = "organisation"):
         self.problems = list(problems)
+        self.what = what
         count = len(self.problems)
         heading = "1 problem" if count == 1 else f"{count} problems"
-        super().__init__(f"invalid organisation ({heading}):\n" + "\n".join(f"  {p}" for p in self.problems))
+        super().__init__(f"invalid {what} ({heading}):\n" + "\n".join(f"  {p}" for p in self.problems))

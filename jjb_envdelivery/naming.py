@@ -12,42 +12,42 @@ SERVICE_STAGES = ("ci", "package", "deliver")
 ENV_STAGES = ("build", "verify", "gc")
 
 
-def service_job(namespace: Namespace, service: str, release: str, stage: str) -> str:
+def service_job_name(namespace: Namespace, service: str, release: str, stage: str) -> str:
     """``<prefix><service>-<release>-<stage>``: the shipped templates' job names."""
     if stage not in SERVICE_STAGES:
         raise ValueError(f"unknown stage {stage!r}")
     return f"{namespace.job_prefix}{service}-{release}-{stage}"
 
 
-def package_job(org: Organisation, service: str, release: str) -> str:
-    return service_job(org.owner_of(service).namespace, service, release, "package")
+def package_job_name(org: Organisation, service: str, release: str) -> str:
+    return service_job_name(org.owner_of(service).namespace, service, release, "package")
 
 
-def root_updater(org: Organisation) -> str:
+def root_updater_name(org: Organisation) -> str:
     return f"{org.root_folder}/root-updater"
 
 
-def child_updater(org: Organisation, project: Project) -> str:
+def child_updater_name(org: Organisation, project: Project) -> str:
     return f"{org.root_folder}/updater-{project.name}"
 
 
-def env_job(org: Organisation, variant: str, release: str, stage: str) -> str:
+def env_job_name(org: Organisation, variant: str, release: str, stage: str) -> str:
     if stage not in ENV_STAGES:
         raise ValueError(f"unknown stage {stage!r}")
     return f"{org.root_folder}/env-{variant}-{release}-{stage}"
 
 
-def custom_env_job(org: Organisation, release: str) -> str:
+def custom_env_job_name(org: Organisation, release: str) -> str:
     return f"{org.root_folder}/env-custom-{release}"
 
 
-def project_view(project: Project) -> str:
+def project_view_name(project: Project) -> str:
     return f"project-{project.name}"
 
 
-def release_view(release: str) -> str:
+def release_view_name(release: str) -> str:
     return f"release-{release}"
 
 
-def pipeline_view(release: str) -> str:
+def pipeline_view_name(release: str) -> str:
     return f"pipeline-{release}"

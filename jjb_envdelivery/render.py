@@ -1,7 +1,8 @@
-"""Render a whole organisation (or plain JJB paths) to Jenkins config XML.
+"""Render scopes (or plain JJB paths) to Jenkins config XML, and write it out.
 
 Everything is generated in memory first; only then is the output directory replaced, so
-a failed render leaves the previous output as it was.
+a failed render leaves the previous output as it was. Checking the job graph of what was
+rendered is the orchestration layer's (``orchestration.checked_render``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from jenkins_jobs.errors import JenkinsJobsException
 
 from .errors import EnvDeliveryError
 from .jjb import parallel, pipeline
-from .model.loader import load_organisation
 from .model.organisation import Organisation
 from .scopes import Scope, local_jobs_dir, project_scope, root_scope
 
@@ -109,20 +109,6 @@ def render_scopes(org: Organisation, conf: Path | None = None, workdir: Path | N
         work.mkdir(parents=True, exist_ok=True)
         scopes = organisation_scopes(org, work, projects, result.skipped)
         result.scopes = render_scope_list(scopes, config)
-    return result
-
-
-def render_organisation(org_path: Path, conf: Path | None = None, workdir: Path | None = None,
-                        check: bool = True, plugins_info: list | None = None) -> RenderResult:
-    """Render the organisation; with `check`, its job graph must pass every check first
-    (dangling references, cycles, duplicate names, untriggerable CD jobs, variants missing
-    services)."""
-    org = load_organisation(org_path)
-    result = render_scopes(org, conf, workdir, plugins_info=plugins_info)
-    if check:
-        from .graph import check_scopes
-
-        check_scopes(result.scopes, org)
     return result
 
 

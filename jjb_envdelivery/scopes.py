@@ -12,7 +12,7 @@ from pathlib import Path
 from . import generator
 from .data_dirs import shipped_templates_dir
 from .errors import EnvDeliveryError
-from .model.organisation import Namespace, Organisation, Project
+from .model.organisation import Namespace, NamespaceKind, Organisation, Project
 
 ROOT = "root"
 
@@ -31,7 +31,7 @@ class Scope:
 
 def root_scope(org: Organisation, workdir: Path) -> Scope:
     generated = workdir / "root.yaml"
-    generated.write_text(generator.to_yaml(generator.root_scope(org), f"Root scope of {org.name}"),
+    generated.write_text(generator.to_yaml(generator.root_scope_definitions(org), f"Root scope of {org.name}"),
                          encoding="utf-8")
     return Scope(ROOT, None, (generated,))
 
@@ -72,7 +72,7 @@ def project_scope_from_args(name: str, namespace: str, releases: list[str], root
                             jobs_dir: Path, workdir: Path) -> Scope:
     """A team scope from what the root scope baked into the child updater's command."""
     kind, _, value = namespace.partition(":")
-    if kind not in ("folder", "prefix") or not value:
+    if kind not in tuple(NamespaceKind) or not value:
         raise EnvDeliveryError(f"--namespace {namespace!r}: expected folder:NAME or prefix:NAME-")
     lines = []
     for spec in releases:

@@ -3,15 +3,18 @@ emulator: bootstrap, then the root scope's update, then every team's."""
 
 from __future__ import annotations
 
+import secrets
 import tempfile
 import threading
 from pathlib import Path
 
 from ..data_dirs import example_org_dir
 from ..model.loader import load_organisation
-from ..push import scoped
-from ..push.update import summary_table
-from ..scopes import local_jobs_dir, project_scope, root_scope
+from ..orchestration.bootstrap import REQUIRED_PLUGINS
+from ..orchestration.demo import push_organisation
+from ..push.apply import summary_table
+from ..testing.emulator_state import DEFAULT_PLUGINS
+from ..testing.jenkins_emulator import JenkinsEmulator
 
 DEMO_USER = "demo"
 
@@ -33,18 +36,12 @@ def add_parser(commands) -> None:
 
 def demo_plugins() -> list[dict]:
     """A server with the plugins the generated jobs need, at the oldest accepted versions."""
-    from ..testing.emulator_state import DEFAULT_PLUGINS
-
     names = {p["shortName"] for p in DEFAULT_PLUGINS}
     return DEFAULT_PLUGINS + [{"shortName": name, "version": version, "longName": name}
-                              for name, version in scoped.REQUIRED_PLUGINS.items() if name not in names]
+                              for name, version in REQUIRED_PLUGINS.items() if name not in names]
 
 
 def run(args) -> int:
-    import secrets
-
-    from ..testing.jenkins_emulator import JenkinsEmulator
-
     org_dir = args.org or example_org_dir()
     org = load_organisation(org_dir)
     token = secrets.token_hex(16)
@@ -58,15 +55,7 @@ def run(args) -> int:
                         "query_plugins_info=False\n", encoding="utf-8")
         cache = work / "cache"
         print(f"Jenkins REST emulator at {emulator.url} (stores configuration, runs no builds)")
-        boot = scoped.bootstrap(org, conf, work, cache_root=cache)
-        boot.scope = "bootstrap"
-        reports = [boot, scoped.update_scope(root_scope(org, work), conf, cache_root=cache)]
-        for project in org.projects:
-            jobs_dir = local_jobs_dir(project)
-            if jobs_dir is None:
-                print(f"project {project.name}: no local-checkout, skipped")
-                continue
-            reports.append(scoped.update_scope(project_scope(org, project, work, jobs_dir), conf, cache_root=cache))
+        reports = push_organisation(org, conf, work, cache)
         print(summary_table(reports))
         jobs = len(emulator.jobs())
         views = len([v for v in emulator.views() if v != "all"])  # "all" is every server's default view

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..testing.jenkins_emulator import main
+
 
 def add_parser(commands) -> None:
     # Listed for `--help`; main() hands `emulator ...` to the emulator's own parser.
@@ -9,6 +11,4 @@ def add_parser(commands) -> None:
 
 
 def run_emulator(argv: list[str]) -> int:
-    from ..testing.jenkins_emulator import main
-
     return main(argv)

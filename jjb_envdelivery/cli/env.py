@@ -9,11 +9,11 @@ from pathlib import Path
 
 from ..environments import envconfig, lifecycle
 from ..environments.catalog import of_line
-from ..environments.jenkins_trigger import run_custom_job
 from ..environments.registry import open_provider
 from ..errors import EnvDeliveryError
 from ..model.loader import load_organisation
-from ..naming import custom_env_job
+from ..naming import custom_env_job_name
+from ..orchestration.custom_env import run_custom_job
 
 TOOL_DIR = ".envdelivery/tool"
 
@@ -155,7 +155,7 @@ def run_provision(args) -> int:
     if args.on_jenkins:
         if args.conf is None:
             raise EnvDeliveryError("--on-jenkins needs --conf (the JJB ini with the server and credentials)")
-        job = custom_env_job(org, config["release"])
+        job = custom_env_job_name(org, config["release"])
         run = run_custom_job(args.conf, job, args.config.read_text(), timeout=args.timeout,
                              poll=args.poll_interval)
         print(f"{job} #{run.number} finished: {run.result} ({run.url})")

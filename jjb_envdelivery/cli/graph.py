@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 from ..errors import EnvDeliveryError
-from ..graph import check, graph_of_organisation
+from ..graph import check
 from ..graph.dot import dot_to_svg, to_dot
 from ..graph.html import to_html
 from ..model.loader import ORG_FILE_NAME
+from ..orchestration.checked_render import graph_of_organisation
 
 FORMATS = ("dot", "svg", "html", "json")
 

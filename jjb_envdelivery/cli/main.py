@@ -12,15 +12,42 @@ from . import context, demo, emulator, env, graph, plan, render, update
 
 SUBCOMMANDS = (demo, render, graph, plan, update, env, context, emulator)
 
+# sysexits.h EX_USAGE. argparse's own 2 is what `plan` means by "changes pending"
+# (as `terraform plan -detailed-exitcode`), so a typo must not exit 2.
+EXIT_USAGE = 64
+
+EXIT_CODES_EPILOG = """\
+exit status:
+  0   success (plan: nothing would change)
+  1   error (plan: also when the update would refuse)
+  2   plan: changes pending
+  64  usage error (unknown option, missing or invalid argument)
+"""
+
+
+class UsageErrorParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors exit EXIT_USAGE instead of argparse's 2.
+
+    ``add_subparsers`` makes its subparsers of the parser's own class, so every subcommand
+    (and nested subcommand, such as ``env build``) exits the same way.
+    """
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = UsageErrorParser(
         prog="jjb-envdelivery",
         description="Generate, render and push the Jenkins jobs that deliver whole environments.",
+        epilog=EXIT_CODES_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what JJB does")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                     parser_class=UsageErrorParser)
     for module in SUBCOMMANDS:
         module.add_parser(commands)
     return parser
@@ -28,13 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["emulator"]:
-        # The emulator parses its own options (argparse cannot pass `--help` through REMAINDER).
-        return emulator.run_emulator(argv[1:])
+    command = next((i for i, word in enumerate(argv) if not word.startswith("-")), None)
+    if command is not None and argv[command] == "emulator":
+        # The emulator parses its own options (argparse cannot pass `--help` through REMAINDER);
+        # the global ones before it (`-v`) have no meaning there.
+        return emulator.run_emulator(argv[command + 1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s: %(message)s")
-    if not args.verbose:
+    if args.verbose:
+        # Our own debug messages too: what the fast path fell back from, and why.
+        logging.getLogger("jjb_envdelivery").setLevel(logging.DEBUG)
+    else:
         # JJB warns about its own deprecations on every run; they are not the user's problem.
         logging.getLogger("jenkins_jobs").setLevel(logging.ERROR)
     try:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
 
-from ..push import scoped
-from ..push.plan import CHANGE, UNCHANGED
-from .update import add_scope_arguments, build_scope, render_checked
+from ..orchestration.plan import plan_request
+from ..push.plan import CHANGE, KEEP, UNCHANGED
+from .scope_arguments import add_scope_arguments, scope_request
 
 
 def add_parser(commands) -> None:
@@ -25,11 +23,8 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
-    with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-") as tmp:
-        scope = build_scope(args, Path(tmp))
-        rendered = render_checked(args, scope, Path(tmp))
-        result = scoped.plan_only(scope, args.conf, adopt=args.adopt, allow_empty=args.allow_empty,
-                                  cache_root=args.cache_dir, rendered=rendered)
+    result = plan_request(scope_request(args), args.conf, adopt=args.adopt, allow_empty=args.allow_empty,
+                          cache_root=args.cache_dir)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
         return result.exit_code
@@ -42,9 +37,11 @@ def run(args) -> int:
         print(f"  {action.kind:<7} {action.item_kind} {action.name}{reason}")
         if action.kind == CHANGE:
             diff = result.diffs.get(action.name)
-            print("\n".join(f"      {line}" for line in diff.splitlines()) if diff else
-                  "      (same meaning; pushed again because this scope has no record of pushing it)")
-    counts = {kind: len(plan.of(kind)) for kind in ("create", "change", "delete", "unchanged", "keep", "refuse")}
-    print("  " + ", ".join(f"{n} to {k}" if k not in ("unchanged", "keep") else f"{n} {k}"
-                           for k, n in counts.items()))
+            if action.name in result.unreadable:
+                print(f"      (no diff: {result.unreadable[action.name]})")
+            else:
+                print("\n".join(f"      {line}" for line in diff.splitlines()) if diff else
+                      "      (same meaning; pushed again because this scope has no record of pushing it)")
+    print("  " + ", ".join(f"{n} to {k}" if k not in (UNCHANGED, KEEP) else f"{n} {k}"
+                           for k, n in result.counts().items()))
     return result.exit_code

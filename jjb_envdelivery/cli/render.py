@@ -8,9 +8,10 @@ from pathlib import Path
 import yaml
 
 from ..errors import EnvDeliveryError
-from ..jjb import parallel
+from ..jjb import parallel, pipeline
 from ..model.loader import ORG_FILE_NAME
-from ..render import render_organisation, render_paths, replacing_output, write_output
+from ..orchestration.checked_render import render_organisation
+from ..render import render_paths, replacing_output, write_output
 
 
 def add_parser(commands) -> None:
@@ -30,6 +31,9 @@ def add_parser(commands) -> None:
     parser.add_argument("-r", "--recursive", action="store_true", help="plain JJB paths: descend into directories")
     parser.add_argument("-p", "--plugins-info", type=Path, metavar="FILE",
                         help="plugin versions (a YAML list, as `jenkins-jobs get-plugins-info` writes)")
+    parser.add_argument("--no-fast", action="store_true",
+                        help="render through JJB's own classes only (same output, slower; "
+                        f"also ${pipeline.FAST_SWITCH_ENV}=0)")
     parser.add_argument("--processes", type=int, metavar="N",
                         help="render in up to N processes (default: the CPUs available, or "
                         f"${parallel.PROCESSES_ENV}); 1 renders in this process only")
@@ -54,10 +58,14 @@ def read_plugins_info(path: Path | None) -> list | None:
 
 def run(args) -> int:
     parallel.set_default_processes(args.processes)
+    if args.no_fast:
+        pipeline.set_fast_path(False)
     try:
         return _render(args)
     finally:
         parallel.set_default_processes(None)
+        if args.no_fast:
+            pipeline.set_fast_path(None)
 
 
 def _render(args) -> int:

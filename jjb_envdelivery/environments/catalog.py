@@ -9,9 +9,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 
-BUILT, VERIFIED, FAILED = "built", "verified", "failed"
-STATUSES = (BUILT, VERIFIED, FAILED)
+
+class TemplateStatus(StrEnum):
+    """A template's place in its lifecycle: built (saved, not yet verified), verified (deployed
+    afresh and validated: deployable), failed (verification failed)."""
+
+    BUILT = "built"
+    VERIFIED = "verified"
+    FAILED = "failed"
+
+
+BUILT, VERIFIED, FAILED = TemplateStatus.BUILT, TemplateStatus.VERIFIED, TemplateStatus.FAILED
+STATUSES = tuple(TemplateStatus)
 
 
 def now() -> str:
@@ -34,7 +45,7 @@ class Template:
     variant: str
     release: str
     version: int
-    status: str
+    status: TemplateStatus | str  # a provider's own status text is kept as it is
     pinned: bool = False
     artifacts: dict = field(default_factory=dict)
     build: dict = field(default_factory=dict)

@@ -43,28 +43,27 @@ import signal
 import subprocess
 from pathlib import Path
 
+from ..model.settings import Setting
 from . import catalog
 from .catalog import Template, TemplateMeta, now
 from .provider import Environment, EnvSpec, NotFound, Provider, ProviderError
 
 REQUIRED = ("provision", "run", "save", "deploy", "destroy", "list-templates", "update-template",
             "delete-template")
-OPTIONAL = ("list-environments", "timeout")
 
 
 class CommandProvider(Provider):
     name = "command"
+    SETTINGS = (
+        *(Setting(operation, str, required=True, help=f"the shell command that does {operation}")
+          for operation in REQUIRED),
+        Setting("list-environments", str, help="the shell command listing environments (else gc sees none in use)"),
+        Setting("timeout", float, default=3600.0, help="seconds per command"),
+    )
 
     def __init__(self, settings: dict, org_dir: Path):
         super().__init__(settings, org_dir)
-        unknown = set(self.settings) - set(REQUIRED) - set(OPTIONAL)
-        missing = [k for k in REQUIRED if not self.settings.get(k)]
-        if unknown or missing:
-            raise ProviderError("command provider: " + "; ".join(
-                ([f"unknown setting(s) {', '.join(sorted(unknown))}"] if unknown else [])
-                + ([f"missing command(s) {', '.join(missing)}"] if missing else []))
-                + f" (known: {', '.join((*REQUIRED, *OPTIONAL))})")
-        self.timeout = float(self.settings.get("timeout", 3600))
+        self.timeout = float(self.settings["timeout"])
 
     def call(self, operation: str, request: dict):
         command = str(self.settings[operation])

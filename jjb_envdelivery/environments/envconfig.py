@@ -18,7 +18,8 @@ Schema (every key but ``release`` and ``hosts`` optional)::
     validate:                        # shell commands run in the environment once provisioned
       - envtool check --smoke
 
-The services of the environment are those of its hosts.
+The services of the environment are those of its hosts. An engineer edits this file by hand, so
+it is checked like the org file: every problem at once, each as ``path:line: field: message``.
 """
 
 from __future__ import annotations
@@ -28,13 +29,16 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import EnvDeliveryError
+from ..errors import ConfigError
 from ..model.organisation import Organisation, Variant
+from ..model.yaml_nodes import NodeReader
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-TOP_KEYS = {"name", "variant", "release", "provider", "networks", "hosts", "validate"}
-HOST_KEYS = {"name", "services", "network", "cpus", "memory-mb"}
-NETWORK_KEYS = {"name", "subnet"}
+# Each allowed key, and whether it is required.
+TOP_KEYS = {"name": False, "variant": False, "release": True, "provider": False, "networks": False, "hosts": True,
+            "validate": False}
+HOST_KEYS = {"name": True, "services": True, "network": False, "cpus": False, "memory-mb": False}
+NETWORK_KEYS = {"name": True, "subnet": False}
 
 
 def variant_config(org: Organisation, variant: Variant, release: str) -> dict:
@@ -65,20 +69,18 @@ def dump(config: dict) -> str:
 
 
 def load_config(path: Path, org: Organisation, release: str | None = None) -> dict:
-    """Read and check a configuration; every problem is reported at once, naming the field."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise EnvDeliveryError(f"cannot read environment configuration {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise EnvDeliveryError(f"{path}: not valid YAML: {exc}") from None
-    problems = check_config(data, org)
-    if not problems and release is not None and data["release"] != release:
-        problems.append(f"release: {data['release']!r}, but this job provisions release line {release!r}")
-    if problems:
-        raise EnvDeliveryError(f"invalid environment configuration {path}:\n"
-                               + "\n".join(f"  {p}" for p in problems))
+    """Read and check a configuration. Every problem names file, line and field, and all are
+    reported at once (a ``ConfigError``), as for the org file; `release` is the release line
+    the provisioning job is for, when there is one."""
+    reader = NodeReader(Path(path))
+    root = reader.compose()
+    if root is None and not reader.problems:
+        reader.problem(None, "", "the file is empty; expected at least 'release' and 'hosts'")
+    if root is not None:
+        _check(reader, root, org, release)
+    if reader.problems:
+        raise ConfigError(reader.problems, what="environment configuration")
+    data = reader.plain(root)
     data.setdefault("name", f"custom-{data['release']}")
     data.setdefault("variant", "custom")
     data.setdefault("networks", [])
@@ -87,60 +89,75 @@ def load_config(path: Path, org: Organisation, release: str | None = None) -> di
     return data
 
 
-def check_config(data, org: Organisation) -> list[str]:
-    if not isinstance(data, dict):
-        return ["expected a mapping with at least 'release' and 'hosts'"]
-    problems = [f"{key}: unknown key; known are: {', '.join(sorted(TOP_KEYS))}" for key in data
-                if key not in TOP_KEYS]
+def _check(r: NodeReader, root, org: Organisation, release: str | None) -> None:
+    """Record every problem of the configuration with the reader."""
+    top = r.mapping(root, "", TOP_KEYS)
+    if top is None:
+        return
     lines = [line.name for line in org.release_lines]
-    if data.get("release") not in lines:
-        problems.append(f"release: {data.get('release')!r} is not a release line; known are: {', '.join(lines)}")
+    value = r.scalar(top.get("release"), "release")
+    if value is not None and value not in lines:
+        r.problem(top["release"], "release", f"{value!r} is not a release line; known are: {', '.join(lines)}")
+    elif value is not None and release is not None and value != release:
+        r.problem(top["release"], "release", f"{value!r}, but this job provisions release line {release!r}")
     for key in ("name", "variant"):
-        if key in data and not (isinstance(data[key], str) and NAME.match(data[key])):
-            problems.append(f"{key}: {data[key]!r} must be letters, digits, '.', '_' and '-'")
-    if "provider" in data and data["provider"] != org.environments.provider.name:
-        problems.append(f"provider: {data['provider']!r}, but the organisation's provider is "
-                        f"{org.environments.provider.name!r}")
-    networks = data.get("networks", [])
-    names = set()
-    if not isinstance(networks, list):
-        problems.append("networks: expected a list")
-        networks = []
-    for i, net in enumerate(networks):
-        if not isinstance(net, dict) or set(net) - NETWORK_KEYS or not isinstance(net.get("name"), str):
-            problems.append(f"networks[{i}]: expected {{name, subnet}}")
-        else:
-            names.add(net["name"])
-    services = {s for p in org.projects for s in p.services}
-    hosts = data.get("hosts")
-    if not isinstance(hosts, list) or not hosts:
-        problems.append("hosts: expected a list of at least one host")
-        hosts = []
-    host_names = set()
-    for i, host in enumerate(hosts):
-        where = f"hosts[{i}]"
-        if not isinstance(host, dict):
-            problems.append(f"{where}: expected a mapping")
+        value = r.scalar(top.get(key), key)
+        if value is not None and not NAME.match(value):
+            r.problem(top[key], key, f"{value!r} must be letters, digits, '.', '_' and '-'")
+    provider = r.scalar(top.get("provider"), "provider")
+    if provider is not None and provider != org.environments.provider.name:
+        r.problem(top["provider"], "provider", f"{provider!r}, but the organisation's provider is "
+                  f"{org.environments.provider.name!r}")
+    networks = _networks(r, top["networks"]) if "networks" in top else set()
+    if "hosts" in top:
+        _hosts(r, top["hosts"], networks, {s for p in org.projects for s in p.services})
+    if "validate" in top:
+        r.string_list(top["validate"], "validate")
+
+
+def _networks(r: NodeReader, node) -> set[str]:
+    names: set[str] = set()
+    for i, item in enumerate(r.sequence(node, "networks") or []):
+        keys = r.mapping(item, f"networks[{i}]", NETWORK_KEYS)
+        if keys is None:
             continue
-        problems += [f"{where}.{key}: unknown key; known are: {', '.join(sorted(HOST_KEYS))}"
-                     for key in host if key not in HOST_KEYS]
-        name = host.get("name")
-        if not (isinstance(name, str) and NAME.match(name)):
-            problems.append(f"{where}.name: expected a name (letters, digits, '.', '_' and '-')")
+        name = r.scalar(keys.get("name"), f"networks[{i}].name")
+        r.scalar(keys.get("subnet"), f"networks[{i}].subnet")
+        if name in names:
+            r.problem(keys["name"], f"networks[{i}].name", f"duplicate network {name!r}")
+        elif name is not None:
+            names.add(name)
+    return names
+
+
+def _hosts(r: NodeReader, node, networks: set[str], services: set[str]) -> None:
+    hosts = r.sequence(node, "hosts")
+    if hosts is not None and not hosts:
+        r.problem(node, "hosts", "expected a list of at least one host")
+    host_names: set[str] = set()
+    for i, item in enumerate(hosts or []):
+        where = f"hosts[{i}]"
+        keys = r.mapping(item, where, HOST_KEYS)
+        if keys is None:
+            continue
+        name = r.scalar(keys.get("name"), f"{where}.name")
+        if name is not None and not NAME.match(name):
+            r.problem(keys["name"], f"{where}.name", f"{name!r} is not a name (letters, digits, '.', '_' and '-')")
         elif name in host_names:
-            problems.append(f"{where}.name: duplicate host {name!r}")
-        host_names.add(name)
-        listed = host.get("services")
-        if not isinstance(listed, list) or not listed:
-            problems.append(f"{where}.services: expected a list of services")
-        else:
-            problems += [f"{where}.services: unknown service {s!r}" for s in listed if s not in services]
-        if "network" in host and host["network"] not in names:
-            problems.append(f"{where}.network: {host['network']!r} is not one of networks[].name")
+            r.problem(keys["name"], f"{where}.name", f"duplicate host {name!r}")
+        elif name is not None:
+            host_names.add(name)
+        if "services" in keys:
+            listed = r.string_list(keys["services"], f"{where}.services")
+            if isinstance(keys["services"], yaml.SequenceNode) and not keys["services"].value:
+                r.problem(keys["services"], f"{where}.services", "expected a list of at least one service")
+            for service, service_node in listed or []:
+                if service not in services:
+                    r.problem(service_node, f"{where}.services", f"unknown service {service!r}")
+        network = r.scalar(keys.get("network"), f"{where}.network")
+        if network is not None and network not in networks:
+            r.problem(keys["network"], f"{where}.network", f"{network!r} is not one of networks[].name")
         for key in ("cpus", "memory-mb"):
-            if key in host and not (isinstance(host[key], int) and host[key] > 0):
-                problems.append(f"{where}.{key}: expected a positive integer")
-    validate = data.get("validate", [])
-    if not (isinstance(validate, list) and all(isinstance(v, str) for v in validate)):
-        problems.append("validate: expected a list of shell commands")
-    return problems
+            value = r.scalar(keys.get(key), f"{where}.{key}", int)
+            if value is not None and value < 1:
+                r.problem(keys[key], f"{where}.{key}", "expected a positive integer")

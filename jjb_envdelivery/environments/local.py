@@ -30,6 +30,7 @@ import secrets
 import subprocess
 from pathlib import Path
 
+from ..model.settings import Setting
 from . import clone
 from .catalog import BUILT, STATUSES, VERIFIED, Template, TemplateMeta, now
 from .process import is_alive, my_token
@@ -39,25 +40,26 @@ from .tool import run_tool
 
 ROOT_ENV = "JJB_ENVDELIVERY_LOCAL_ROOT"
 DEFAULT_ROOT = "~/.local/share/jjb-envdelivery"
-SETTINGS = {"root", "clone", "command-timeout"}
 CLONE_MODES = ("auto", "reflink", "copy")
 DESTROYING = "destroying"
 
 
 class LocalProvider(Provider):
     name = "local"
+    SETTINGS = (
+        Setting("root", str, default=DEFAULT_ROOT,
+                help=f"directory of the catalog, templates and environments; {ROOT_ENV} overrides it"),
+        Setting("clone", str, default="auto", choices=CLONE_MODES,
+                help="how templates are cloned: auto (reflink, else copy), reflink (fail without CoW), copy"),
+        Setting("command-timeout", float, default=3600.0,
+                help="seconds for the provisioning tool and each validation command"),
+    )
 
     def __init__(self, settings: dict, org_dir: Path):
         super().__init__(settings, org_dir)
-        unknown = set(self.settings) - SETTINGS
-        if unknown:
-            raise ProviderError(f"local provider: unknown setting(s) {', '.join(sorted(unknown))}; "
-                                f"known are: {', '.join(sorted(SETTINGS))}")
-        self.clone_mode = str(self.settings.get("clone", "auto"))
-        if self.clone_mode not in CLONE_MODES:
-            raise ProviderError(f"local provider: clone must be one of {', '.join(CLONE_MODES)}")
-        self.timeout = float(self.settings.get("command-timeout", 3600))
-        root = Path(os.environ.get(ROOT_ENV) or str(self.settings.get("root", DEFAULT_ROOT))).expanduser()
+        self.clone_mode = self.settings["clone"]
+        self.timeout = float(self.settings["command-timeout"])
+        root = Path(os.environ.get(ROOT_ENV) or self.settings["root"]).expanduser()
         self.root = (self.org_dir / root).resolve() if not root.is_absolute() else root
         try:
             for sub in ("templates", "environments", "tmp"):

@@ -5,12 +5,21 @@ from a template) and the catalog of templates with their metadata. The catalog b
 provider because each keeps it where its templates live: SQLite beside the local snapshots,
 the template description in Skytap, the organisation's own tool for ``command``.
 
-Providers are found through the stevedore entry point group ``jjb_envdelivery.providers``;
+Providers are found through the entry point group ``jjb_envdelivery.providers``;
 an organisation adds its own by installing a package that registers a ``Provider`` subclass::
 
     [options.entry_points]
     jjb_envdelivery.providers =
         mycloud = mycloud_envdelivery:MyCloudProvider
+
+declaring its settings (``jjb_envdelivery.model.settings.Setting``), so that loading the org
+file checks them (file and line, no credentials or network needed) and the constructor gets
+them checked, with defaults::
+
+    class MyCloudProvider(Provider):
+        name = "mycloud"
+        SETTINGS = (Setting("region", str, required=True, help="where environments run"),
+                    Setting("token-env", str, default="MYCLOUD_TOKEN", help="variable holding the API token"))
 
 and naming it in the org file::
 
@@ -18,6 +27,9 @@ and naming it in the org file::
       provider:
         name: mycloud
         settings: {region: eu-1}
+
+Credentials never go in the org file: a setting names the environment variable (or Jenkins
+credential) that holds one.
 """
 
 from __future__ import annotations
@@ -27,9 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import EnvDeliveryError
+from ..model.settings import Setting, apply_settings
 from .catalog import Template, TemplateMeta
-
-PROVIDER_GROUP = "jjb_envdelivery.providers"
 
 
 class ProviderError(EnvDeliveryError):
@@ -73,16 +84,21 @@ class Environment:
 
 class Provider(ABC):
     """Base class of every provider. ``settings`` is ``environments.provider.settings`` of the org
-    file; relative paths in it are relative to ``org_dir``.
+    file, checked against ``SETTINGS`` with defaults filled in; relative paths in it are relative
+    to ``org_dir``.
 
     Ephemeral environments (build and verify) belong to the process that made them: a provider
     that can tell reclaims them, and half-saved templates, in ``recover()`` once that process is gone.
     """
 
     name = "?"
+    SETTINGS: tuple[Setting, ...] = ()
 
     def __init__(self, settings: dict, org_dir: Path):
-        self.settings = dict(settings or {})
+        # Checked again: a provider may be constructed without an org file (tests, scripts).
+        self.settings, problems = apply_settings(self.SETTINGS, dict(settings or {}))
+        if problems:
+            raise ProviderError(f"{self.name} provider: " + "; ".join(problems))
         self.org_dir = Path(org_dir)
 
     # -- environments -------------------------------------------------------------------------

@@ -1,29 +1,24 @@
-"""Finding a provider by name among the stevedore entry points (group ``jjb_envdelivery.providers``)."""
+"""Finding a provider by name among the entry points of group ``jjb_envdelivery.providers``.
+
+The lookup itself is the model's (``model.providers``), which the org loader uses to check
+settings: a provider that loaded with the org file is the one constructed here.
+"""
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
-
-from stevedore import driver
-from stevedore.exception import NoMatches
-
 from ..errors import EnvDeliveryError
+from ..model import providers
 from ..model.organisation import Organisation
-from .provider import PROVIDER_GROUP, Provider
+from .provider import Provider
 
 
 def known_providers() -> list[str]:
     """Registered names, without importing them (one that fails to import is still listed)."""
-    return sorted({ep.name for ep in entry_points(group=PROVIDER_GROUP)})
+    return providers.installed_providers()
 
 
 def provider_class(name: str) -> type[Provider]:
-    try:
-        manager = driver.DriverManager(namespace=PROVIDER_GROUP, name=name, invoke_on_load=False)
-    except NoMatches:
-        raise EnvDeliveryError(f"unknown environment provider {name!r}; installed providers: "
-                               f"{', '.join(known_providers()) or 'none'}") from None
-    cls = manager.driver
+    cls = providers.provider_class(name)
     if not (isinstance(cls, type) and issubclass(cls, Provider)):
         raise EnvDeliveryError(f"environment provider {name!r} ({cls!r}) is not a Provider subclass")
     return cls

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import requests
 
+from ..model.settings import Setting
 from . import catalog
 from .catalog import Template, TemplateMeta, now
 from .provider import Environment, EnvSpec, NotFound, Provider, ProviderError
@@ -45,42 +46,51 @@ from .tool import run_tool
 
 TEMPLATE_MARK = "jjb-envdelivery-template:"
 ENV_MARK = "jjb-envdelivery-environment:"
-SETTINGS = {"base-template", "user-env", "token-env", "url", "name-prefix", "wait-timeout", "poll-interval",
-            "request-timeout", "retry-delay", "max-retry-delay", "retry-timeout", "page-size", "command-timeout"}
 SECRETS = {"user", "token", "password", "api-token"}
 SETTLED = {"running", "stopped", "suspended"}
 
 
 class SkytapProvider(Provider):
     name = "skytap"
+    # Credentials are named, never given: user-env and token-env name environment variables.
+    SETTINGS = (
+        Setting("base-template", (str, int), required=True, help="the template build environments start from"),
+        Setting("user-env", str, default="SKYTAP_USER", help="environment variable holding the user name"),
+        Setting("token-env", str, default="SKYTAP_TOKEN", help="environment variable holding the API token"),
+        Setting("url", str, default="https://cloud.skytap.com", help="the Skytap API"),
+        Setting("name-prefix", str, default="envdelivery",
+                help="names of the templates and environments this provider owns"),
+        Setting("wait-timeout", float, default=1800.0, help="seconds to wait for busy/runstate"),
+        Setting("poll-interval", float, default=10.0, help="seconds between polls"),
+        Setting("request-timeout", float, default=30.0, help="seconds per HTTP request"),
+        Setting("retry-delay", float, default=10.0, help="pause after 423/429/busy 422 without Retry-After"),
+        Setting("max-retry-delay", float, default=60.0, help="cap on any pause, Retry-After included"),
+        Setting("retry-timeout", float, default=600.0, help="give up retrying a refused request after this long"),
+        Setting("page-size", int, default=100, help="list page size"),
+        Setting("command-timeout", float, default=3600.0, help="provisioning tool and validation commands"),
+    )
 
     def __init__(self, settings: dict, org_dir: Path):
-        super().__init__(settings, org_dir)
-        s = self.settings
-        if SECRETS & set(s):
+        if SECRETS & set(settings or {}):
             raise ProviderError("skytap provider: credentials never go in the org file; name the environment "
                                 "variables that hold them with user-env and token-env")
-        unknown = set(s) - SETTINGS
-        if unknown:
-            raise ProviderError(f"skytap provider: unknown setting(s) {', '.join(sorted(unknown))}; "
-                                f"known are: {', '.join(sorted(SETTINGS))}")
-        if not s.get("base-template"):
-            raise ProviderError("skytap provider: settings.base-template (the template builds start from) is required")
-        user_env, token_env = s.get("user-env", "SKYTAP_USER"), s.get("token-env", "SKYTAP_TOKEN")
+        super().__init__(settings, org_dir)
+        s = self.settings
+        user_env, token_env = s["user-env"], s["token-env"]
         user, token = os.environ.get(user_env), os.environ.get(token_env)
         if not (user and token):
             raise ProviderError(f"skytap provider: set the environment variables {user_env} and {token_env} "
                                 "(user name and API token)")
-        self.url = str(s.get("url", "https://cloud.skytap.com")).rstrip("/")
-        self.prefix = str(s.get("name-prefix", "envdelivery"))
-        self.wait_timeout = float(s.get("wait-timeout", 1800))
-        self.poll = float(s.get("poll-interval", 10))
-        self.request_timeout = float(s.get("request-timeout", 30))
-        self.retry_delay = float(s.get("retry-delay", 10))
-        self.max_retry_delay = float(s.get("max-retry-delay", 60))
-        self.retry_timeout = float(s.get("retry-timeout", 600))
-        self.page_size = int(s.get("page-size", 100))
-        self.command_timeout = float(s.get("command-timeout", 3600))
+        self.url = s["url"].rstrip("/")
+        self.prefix = s["name-prefix"]
+        self.wait_timeout = s["wait-timeout"]
+        self.poll = s["poll-interval"]
+        self.request_timeout = s["request-timeout"]
+        self.retry_delay = s["retry-delay"]
+        self.max_retry_delay = s["max-retry-delay"]
+        self.retry_timeout = s["retry-timeout"]
+        self.page_size = s["page-size"]
+        self.command_timeout = s["command-timeout"]
         self.session = requests.Session()
         self.session.auth = (user, token)
         self.session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})

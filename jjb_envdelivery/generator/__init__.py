@@ -8,22 +8,22 @@ from __future__ import annotations
 
 import yaml
 
-from ..model.organisation import Namespace, Organisation, Project
+from ..model.organisation import Namespace, NamespaceKind, Organisation, Project
 from .common import folder
 from .environments import custom_job, variant_jobs
-from .updaters import child_updater, root_updater
+from .updaters import child_updater_job, root_updater_job
 from .views import pipeline_view, project_view, release_view
 
 CONTEXT_DEFAULTS = "envdelivery"
 
 
-def root_scope(org: Organisation) -> list[dict]:
+def root_scope_definitions(org: Organisation) -> list[dict]:
     entries = [folder(org.root_folder, f"Updaters and environment jobs of {org.name}.")]
     for project in org.projects:
-        if project.namespace.kind == "folder":
+        if project.namespace.kind == NamespaceKind.FOLDER:
             entries.append(folder(project.namespace.value, project.description or f"Project {project.name}."))
-    entries.append(root_updater(org))
-    entries.extend(child_updater(org, project) for project in org.projects)
+    entries.append(root_updater_job(org))
+    entries.extend(child_updater_job(org, project) for project in org.projects)
     if org.environments:
         for variant in org.environments.variants:
             for release in variant.release_lines:

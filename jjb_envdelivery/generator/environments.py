@@ -21,7 +21,7 @@ def _env_job(org: Organisation, name: str, description: str, steps: list, trigge
 def _fetch_tool(org: Organisation, release: str) -> dict:
     """Copy the provisioning tool, itself an artifact of the CI/CD pipeline, into the workspace."""
     tool = org.environments.provisioning_tool
-    ci_job = naming.service_job(org.owner_of(tool.service).namespace, tool.service, release, "ci")
+    ci_job = naming.service_job_name(org.owner_of(tool.service).namespace, tool.service, release, "ci")
     return {"copyartifact": {"project": ci_job, "filter": tool.artifact, "target": TOOL_DIR,
                              "which-build": "last-successful", "flatten": True}}
 
@@ -33,13 +33,13 @@ def _env_step(org: Organisation, command: str, release: str, **options) -> dict:
 
 def variant_jobs(org: Organisation, variant: Variant, release: str) -> list[dict]:
     tool = org.environments.provisioning_tool
-    upstream = [naming.package_job(org, service, release) for service in variant.services]
-    tool_package = naming.package_job(org, tool.service, release)
+    upstream = [naming.package_job_name(org, service, release) for service in variant.services]
+    tool_package = naming.package_job_name(org, tool.service, release)
     if tool_package not in upstream:
         upstream.append(tool_package)
-    build = naming.env_job(org, variant.name, release, "build")
-    verify = naming.env_job(org, variant.name, release, "verify")
-    gc = naming.env_job(org, variant.name, release, "gc")
+    build = naming.env_job_name(org, variant.name, release, "build")
+    verify = naming.env_job_name(org, variant.name, release, "verify")
+    gc = naming.env_job_name(org, variant.name, release, "gc")
     what = f"the {variant.name} environment of release line {release}"
     return [
         _env_job(
@@ -72,7 +72,7 @@ CUSTOM_CONFIG_FILE = "env-config.yaml"
 def custom_job(org: Organisation, release: str) -> dict:
     return _env_job(
         org,
-        naming.custom_env_job(org, release),
+        naming.custom_env_job_name(org, release),
         f"Provisions a custom environment of release line {release} from the configuration an "
         f"engineer supplies (write one with `jjb-envdelivery env customize`).",
         [

@@ -23,10 +23,10 @@ def _updater_job(org: Organisation, name: str, description: str, scm: list, upda
     )
 
 
-def root_updater(org: Organisation) -> dict:
+def root_updater_job(org: Organisation) -> dict:
     return _updater_job(
         org,
-        naming.root_updater(org),
+        naming.root_updater_name(org),
         f"Root updater of {org.name}: regenerates itself, the child updaters, the environment "
         f"jobs and the views from {org.org_file.name} in {org.jobs_repo.url}.",
         git_scm(org.jobs_repo),
@@ -34,10 +34,10 @@ def root_updater(org: Organisation) -> dict:
     )
 
 
-def child_updater(org: Organisation, project: Project) -> dict:
+def child_updater_job(org: Organisation, project: Project) -> dict:
     return _updater_job(
         org,
-        naming.child_updater(org, project),
+        naming.child_updater_name(org, project),
         f"Child updater of project {project.name}: regenerates the jobs in namespace "
         f"{project.namespace} from {project.jobs_path}/ in {project.repo.url}.",
         # Only changes to the team's job YAML start it, not every commit to the service.

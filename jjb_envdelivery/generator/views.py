@@ -16,9 +16,9 @@ def java_regex_escape(text: str) -> str:
 
 def project_view(org: Organisation, project: Project) -> dict:
     prefix = java_regex_escape(project.namespace.job_prefix)
-    updater = java_regex_escape(naming.child_updater(org, project))
+    updater = java_regex_escape(naming.child_updater_name(org, project))
     return {"view": {
-        "name": naming.project_view(project),
+        "name": naming.project_view_name(project),
         "view-type": "list",
         "description": f"Jobs of project {project.name} and its updater.",
         "recurse": True,
@@ -30,7 +30,7 @@ def release_view(org: Organisation, release: str) -> dict:
     stages = "|".join(naming.SERVICE_STAGES)
     root = java_regex_escape(org.root_folder)
     return {"view": {
-        "name": naming.release_view(release),
+        "name": naming.release_view_name(release),
         "view-type": "list",
         "description": f"Every service and environment job of release line {release}.",
         "recurse": True,
@@ -44,14 +44,14 @@ def pipeline_view(org: Organisation, release: str) -> dict:
     for project in org.projects:
         for service in project.services:
             components.append({"name": service,
-                               "initial-job": naming.service_job(project.namespace, service, release, "ci")})
+                               "initial-job": naming.service_job_name(project.namespace, service, release, "ci")})
     if org.environments:
         for variant in org.environments.variants:
             if release in variant.release_lines:
                 components.append({"name": f"environment {variant.name}",
-                                   "initial-job": naming.env_job(org, variant.name, release, "build")})
+                                   "initial-job": naming.env_job_name(org, variant.name, release, "build")})
     return {"view": {
-        "name": naming.pipeline_view(release),
+        "name": naming.pipeline_view_name(release),
         "view-type": "delivery_pipeline",
         "description": f"Check-in to delivered artifact to environment template, release line {release}.",
         "components": components,

@@ -11,13 +11,11 @@ import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable, Sequence
 
 from .. import naming
 from ..errors import EnvDeliveryError
-from ..model.loader import load_organisation
-from ..model.organisation import Organisation
+from ..model.organisation import NamespaceKind, Organisation
 from .model import (
     ARTIFACT,
     CI,
@@ -221,9 +219,10 @@ class _Namer:
         self.custom = re.compile(rf"^{root}/env-custom-(?P<line>{lines})$", re.I)
         self.service = re.compile(rf"^(?P<service>.+)-(?P<line>{lines})-(?P<stage>ci|package|deliver)$", re.I)
         self.line = re.compile(rf"(?:^|[-_./])(?P<line>{lines})(?:$|[-_./])", re.I)
-        self.updaters = {naming.root_updater(org).lower(): None}
-        self.updaters.update({naming.child_updater(org, p).lower(): p.name for p in org.projects})
-        self.folders = {p.namespace.value.lower(): p.name for p in org.projects if p.namespace.kind == "folder"}
+        self.updaters = {naming.root_updater_name(org).lower(): None}
+        self.updaters.update({naming.child_updater_name(org, p).lower(): p.name for p in org.projects})
+        self.folders = {p.namespace.value.lower(): p.name for p in org.projects
+                        if p.namespace.kind == NamespaceKind.FOLDER}
         self.stages = {"build": ENV_BUILD, "verify": ENV_VERIFY, "gc": ENV_GC,
                        "ci": CI, "package": PACKAGE, "deliver": DELIVER}
 
@@ -293,7 +292,7 @@ def build_graph(scopes: Sequence, org: Organisation) -> Graph:
     for project in org.projects:
         for service in project.services:
             for line in org.release_lines:
-                package = naming.service_job(project.namespace, service, line.name, "package")
+                package = naming.service_job_name(project.namespace, service, line.name, "package")
                 graph.package_jobs[package.lower()] = (service, line.name)
 
     index = ItemIndex((name, facts.is_group) for name, facts in facts_of.items())
@@ -328,12 +327,12 @@ def build_graph(scopes: Sequence, org: Organisation) -> Graph:
     for repo, projects in repo_projects.items():
         graph.nodes[repo].project = next(iter(projects)) if len(projects) == 1 else None
 
-    root_updater = naming.root_updater(org)
+    root_updater = naming.root_updater_name(org)
     for result in scopes:
         if result.scope.is_root:
             updater = root_updater if root_updater in graph.nodes else None
         else:
-            updater = naming.child_updater(org, org.project(result.scope.name))
+            updater = naming.child_updater_name(org, org.project(result.scope.name))
             updater = updater if updater in graph.nodes else None
         for item in scope_items[result.scope.name] if updater else ():
             if item != updater:  # the root updater regenerates itself too; a self-loop says nothing
@@ -341,10 +340,3 @@ def build_graph(scopes: Sequence, org: Organisation) -> Graph:
     graph.edges = list(edges.values())
     return graph
 
-
-def graph_of_organisation(org_path: Path, conf: Path | None = None) -> Graph:
-    """Render every scope of the org (directory or org file) and build its graph."""
-    from ..render import render_scopes
-
-    org = load_organisation(Path(org_path))
-    return build_graph(render_scopes(org, conf).scopes, org)

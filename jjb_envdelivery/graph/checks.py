@@ -8,22 +8,30 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
+from enum import StrEnum
 from typing import Sequence
 
 from ..errors import EnvDeliveryError
 from .model import ARTIFACT, ENV_BUILD, TRIGGER, Edge, Graph
 
-DANGLING = "dangling"
-CYCLE = "cycle"
-DUPLICATE = "duplicate"
-UNTRIGGERABLE = "untriggerable"
-VARIANT = "variant-services"
+
+class GraphCheck(StrEnum):
+    """The checks, as `graph --format json` names them."""
+
+    DANGLING = "dangling"
+    CYCLE = "cycle"
+    DUPLICATE = "duplicate"
+    UNTRIGGERABLE = "untriggerable"
+    VARIANT = "variant-services"
+
+
+DANGLING, CYCLE, DUPLICATE = GraphCheck.DANGLING, GraphCheck.CYCLE, GraphCheck.DUPLICATE
+UNTRIGGERABLE, VARIANT = GraphCheck.UNTRIGGERABLE, GraphCheck.VARIANT
 
 
 @dataclass(frozen=True)
-class Problem:
-    check: str  # one of the constants above
+class GraphProblem:
+    check: GraphCheck
     jobs: tuple[str, ...]
     field: str
     message: str
@@ -35,14 +43,14 @@ class Problem:
 class GraphCheckError(EnvDeliveryError):
     """The graph has problems; holds them all, so one run reports every one."""
 
-    def __init__(self, problems: Sequence[Problem]):
+    def __init__(self, problems: Sequence[GraphProblem]):
         self.problems = list(problems)
         count = len(self.problems)
         heading = "1 problem" if count == 1 else f"{count} problems"
         super().__init__(f"the job graph has {heading}:\n" + "\n".join(f"  {p}" for p in self.problems))
 
 
-def check(graph: Graph) -> list[Problem]:
+def check(graph: Graph) -> list[GraphProblem]:
     variant_problems, explained = _variants(graph)
     return (_dangling(graph, explained) + _cycles(graph) + _duplicates(graph) + _untriggerable(graph)
             + variant_problems)
@@ -55,25 +63,11 @@ def check_or_raise(graph: Graph) -> Graph:
     return graph
 
 
-def check_scopes(scopes: Sequence, org) -> Graph:
-    """Build the graph of rendered scopes (``render.ScopeResult``s) and raise on any problem."""
-    from .build import build_graph
-
-    return check_or_raise(build_graph(scopes, org))
-
-
-def check_organisation(org_path: Path, conf: Path | None = None) -> Graph:
-    """Render every scope of the organisation, build its graph and raise on any problem."""
-    from .build import graph_of_organisation
-
-    return check_or_raise(graph_of_organisation(org_path, conf))
-
-
 def _looked_up(tried: Sequence[str]) -> str:
     return " then ".join(repr(t) for t in tried)
 
 
-def _dangling(graph: Graph, explained: set[int]) -> list[Problem]:
+def _dangling(graph: Graph, explained: set[int]) -> list[GraphProblem]:
     problems = []
     for ref in graph.references:
         if ref.resolved or ref.dynamic or ref.unverified or id(ref) in explained:
@@ -82,7 +76,7 @@ def _dangling(graph: Graph, explained: set[int]) -> list[Problem]:
             text = f"names {ref.name!r}, which is the folder {ref.folder!r}, not a job"
         else:
             text = f"names {ref.name!r}, which is no job of any scope (looked up {_looked_up(ref.tried)})"
-        problems.append(Problem(DANGLING, (ref.job,), ref.field, f"{ref.job}: {ref.field}: {text}"))
+        problems.append(GraphProblem(DANGLING, (ref.job,), ref.field, f"{ref.job}: {ref.field}: {text}"))
     return sorted(problems, key=lambda p: (p.jobs, p.message))
 
 
@@ -91,7 +85,7 @@ def _describe_edge(edge: Edge) -> str:
     return f"{edge.source} {what} {edge.target} ({edge.field} of {edge.declared_by})"
 
 
-def _cycles(graph: Graph) -> list[Problem]:
+def _cycles(graph: Graph) -> list[GraphProblem]:
     successors: dict[str, dict[str, Edge]] = {}
     for edge in graph.edges_of(TRIGGER, ARTIFACT):
         successors.setdefault(edge.source, {}).setdefault(edge.target, edge)
@@ -103,7 +97,7 @@ def _cycles(graph: Graph) -> list[Problem]:
         path = _shortest_cycle(start, successors, component)
         steps = [successors[a][b] for a, b in zip(path, path[1:], strict=False)]
         jobs = " -> ".join(path)
-        problems.append(Problem(
+        problems.append(GraphProblem(
             CYCLE, tuple(path[:-1]), ", ".join(dict.fromkeys(e.field for e in steps)),
             f"{jobs}: cycle of trigger/artifact edges: " + "; ".join(_describe_edge(e) for e in steps)))
     return sorted(problems, key=lambda p: p.jobs)
@@ -173,20 +167,20 @@ def _shortest_cycle(start: str, successors: dict[str, dict[str, Edge]], componen
     raise AssertionError(f"no cycle through {start}")  # unreachable for a strong component
 
 
-def _duplicates(graph: Graph) -> list[Problem]:
+def _duplicates(graph: Graph) -> list[GraphProblem]:
     problems = []
     for entries in graph.generated.values():
         if len(entries) < 2:
             continue
         where = ", ".join(f"{name!r} by scope {scope}" for name, scope in entries)
-        problems.append(Problem(
+        problems.append(GraphProblem(
             DUPLICATE, tuple(dict.fromkeys(name for name, _ in entries)), "name",
             f"{entries[0][0]}: name: generated {len(entries)} times (Jenkins compares item names "
             f"without case): {where}"))
     return sorted(problems, key=lambda p: p.jobs)
 
 
-def _untriggerable(graph: Graph) -> list[Problem]:
+def _untriggerable(graph: Graph) -> list[GraphProblem]:
     triggered = {e.target for e in graph.edges_of(TRIGGER)}
     refs_of: dict[str, list] = {}
     for ref in graph.references:
@@ -209,14 +203,14 @@ def _untriggerable(graph: Graph) -> list[Problem]:
             reason = (f"it names no upstream trigger and no job triggers it (it only copies artifacts "
                       f"of {names} in {copied[0].field})")
             where = copied[0].field
-        problems.append(Problem(
+        problems.append(GraphProblem(
             UNTRIGGERABLE, (node.id,), where,
             f"{node.id}: {where}: CD job that nothing can start: it has no SCM trigger, timer, other "
             f"trigger or parameters, and {reason}"))
     return problems
 
 
-def _variants(graph: Graph) -> tuple[list[Problem], set[int]]:
+def _variants(graph: Graph) -> tuple[list[GraphProblem], set[int]]:
     """Services of a variant with no package job on the env build job's release line. The
     references this explains are left out of the dangling check: one problem, not one per service."""
     problems, explained = [], set()
@@ -237,7 +231,7 @@ def _variants(graph: Graph) -> tuple[list[Problem], set[int]]:
         services = ", ".join(service for service, _ in entries)
         names = ", ".join(ref.name for _, ref in entries)
         field = entries[0][1].field
-        problems.append(Problem(
+        problems.append(GraphProblem(
             VARIANT, (job,), field,
             f"{job}: {field}: environment variant {node.variant!r} on release line {node.release!r} "
             f"has services with no package job on that line: {services} (it triggers on {names}, "

@@ -7,33 +7,53 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-# Node kinds. A stage says where a job sits in the paper's pipeline.
-REPO = "repo"
-UPDATER = "updater"
-FOLDER = "folder"
-CI = "ci"
-PACKAGE = "package"
-DELIVER = "deliver"
-ENV_BUILD = "env-build"
-ENV_VERIFY = "env-verify"
-ENV_GC = "env-gc"
-ENV_CUSTOM = "env-custom"
-OTHER = "other"
-NODE_KINDS = (REPO, UPDATER, FOLDER, CI, PACKAGE, DELIVER, ENV_BUILD, ENV_VERIFY, ENV_GC, ENV_CUSTOM, OTHER)
+from ..errors import EnvDeliveryError
 
-# Edge kinds.
-SCM = "scm"
-TRIGGER = "trigger"
-ARTIFACT = "artifact"
-GENERATES = "generates"
-EDGE_KINDS = (SCM, TRIGGER, ARTIFACT, GENERATES)
 
-# Ways a job can start besides an upstream build.
-START_SCM = "scm trigger"
-START_TIMER = "timer"
-START_PARAMETERS = "parameters"
-START_OTHER = "other trigger"
+class NodeKind(StrEnum):
+    """What a node is; for a job, the stage where it sits in the paper's pipeline."""
+
+    REPO = "repo"
+    UPDATER = "updater"
+    FOLDER = "folder"
+    CI = "ci"
+    PACKAGE = "package"
+    DELIVER = "deliver"
+    ENV_BUILD = "env-build"
+    ENV_VERIFY = "env-verify"
+    ENV_GC = "env-gc"
+    ENV_CUSTOM = "env-custom"
+    OTHER = "other"
+
+
+class EdgeKind(StrEnum):
+    SCM = "scm"
+    TRIGGER = "trigger"
+    ARTIFACT = "artifact"
+    GENERATES = "generates"
+
+
+class StartKind(StrEnum):
+    """Ways a job can start besides an upstream build."""
+
+    SCM = "scm trigger"
+    TIMER = "timer"
+    PARAMETERS = "parameters"
+    OTHER = "other trigger"
+
+
+# Short names for the members, as the builders and pictures use them.
+REPO, UPDATER, FOLDER, CI, PACKAGE, DELIVER = (NodeKind.REPO, NodeKind.UPDATER, NodeKind.FOLDER, NodeKind.CI,
+                                               NodeKind.PACKAGE, NodeKind.DELIVER)
+ENV_BUILD, ENV_VERIFY, ENV_GC, ENV_CUSTOM, OTHER = (NodeKind.ENV_BUILD, NodeKind.ENV_VERIFY, NodeKind.ENV_GC,
+                                                    NodeKind.ENV_CUSTOM, NodeKind.OTHER)
+NODE_KINDS = tuple(NodeKind)
+SCM, TRIGGER, ARTIFACT, GENERATES = EdgeKind.SCM, EdgeKind.TRIGGER, EdgeKind.ARTIFACT, EdgeKind.GENERATES
+EDGE_KINDS = tuple(EdgeKind)
+START_SCM, START_TIMER, START_PARAMETERS, START_OTHER = (StartKind.SCM, StartKind.TIMER, StartKind.PARAMETERS,
+                                                         StartKind.OTHER)
 
 
 @dataclass
@@ -41,7 +61,7 @@ class Reference:
     """One job name written in a job's XML: an upstream or downstream it triggers or copies from."""
 
     job: str  # the job whose XML holds the name
-    kind: str  # TRIGGER or ARTIFACT
+    kind: EdgeKind  # TRIGGER or ARTIFACT
     field: str  # e.g. "upstreamProjects (jenkins.triggers.ReverseBuildTrigger)"
     name: str  # as written, one entry of a comma-separated list
     # True: the name points at an upstream (the edge goes name -> job); False: downstream.
@@ -56,7 +76,7 @@ class Reference:
 @dataclass
 class Node:
     id: str  # a job's full name, or "repo:<url>"
-    kind: str
+    kind: NodeKind
     scope: str | None = None  # the scope that generates it (None for repositories)
     project: str | None = None  # the project it belongs to (None: the organisation's root)
     release: str | None = None  # the release line its name says
@@ -80,7 +100,7 @@ class Node:
 class Edge:
     source: str
     target: str
-    kind: str
+    kind: EdgeKind
     field: str = ""  # where the XML says it; "" for generates
     declared_by: str = ""  # the job whose XML says it
 
@@ -126,8 +146,6 @@ class Graph:
         """The jobs of one release line, those of none (updaters, team jobs without a line),
         and the repositories that start them."""
         if release not in self.release_lines:
-            from ..errors import EnvDeliveryError
-
             known = ", ".join(self.release_lines)
             raise EnvDeliveryError(f"no release line {release!r} (release lines: {known})")
         keep = {n.id for n in self.nodes.values() if n.kind != REPO and n.release in (release, None)}

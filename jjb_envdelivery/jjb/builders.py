@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import re
 import shlex
+from pathlib import PurePosixPath
 
 from jenkins_jobs.errors import InvalidAttributeError, JenkinsJobsException, MissingAttributeError
 
 CLI = "jjb-envdelivery"
+ENV = "envdelivery-env"
+UPDATE = "envdelivery-update"
 
 # command -> (required options, optional options), in the order they appear on the line.
 ENV_COMMANDS = {
@@ -24,15 +27,119 @@ ENV_COMMANDS = {
 }
 
 _ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# The org file's names and name prefixes (model.loader's NAME_PATTERN and PREFIX_PATTERN; a test
+# keeps them equal). Not imported: plain `jenkins-jobs` loads this module for every job.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*[._-]$")
+
+
+class InvalidValueError(InvalidAttributeError):
+    """JJB's InvalidAttributeError, saying what was expected in words.
+
+    JJB's own message lists valid values, and finds the component's name on the call stack,
+    which works only below a registry's ``dispatch``; this one is given the component's name.
+    """
+
+    def __init__(self, component: str, field: str, value, expected: str):
+        JenkinsJobsException.__init__(
+            self, f"{value!r} is an invalid value for attribute builder.{component}.{field}: expected {expected}"
+        )
+
+
+def _check_mapping(component: str, data, example: str) -> None:
+    if not isinstance(data, dict):
+        raise JenkinsJobsException(
+            f"builder.{component}: expected a mapping of options, e.g. {example}, not {data!r}"
+        )
+
+
+def _check_known(what: str, data: dict, known: set[str]) -> None:
+    unknown = sorted(str(key) for key in data if key not in known)
+    if unknown:
+        raise JenkinsJobsException(
+            f"builder.{what}: unknown option(s) {', '.join(unknown)}; known are: {', '.join(sorted(known))}"
+        )
+
+
+def _string(component: str, data: dict, field: str, default: str | None = None, pattern: re.Pattern | None = None,
+            expected: str = "a non-empty string") -> str:
+    """The string option `field`; required where there is no default."""
+    if field not in data:
+        if default is None:
+            raise MissingAttributeError(field, module_name=f"builder.{component}")
+        return default
+    value = data[field]
+    if not isinstance(value, str) or not value.strip() or (pattern is not None and not pattern.fullmatch(value)):
+        raise InvalidValueError(component, field, value, expected)
+    return value
+
+
+def _count(component: str, data: dict, field: str, default: int | None, expected: str) -> int:
+    """The whole-number option `field` (at least 1): an integer, or its digits as a string."""
+    if field not in data:
+        if default is None:
+            raise MissingAttributeError(field, module_name=f"builder.{component}")
+        return default
+    value = data[field]
+    if isinstance(value, str) and re.fullmatch(r"\s*[0-9]+\s*", value):
+        number = int(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        number = 0
+    if number < 1:
+        raise InvalidValueError(component, field, value, expected)
+    return number
+
+
+def _namespace(data: dict) -> str:
+    value = _string(UPDATE, data, "namespace", expected="folder:NAME or prefix:NAME- (a string)")
+    kind, _, name = value.partition(":")
+    pattern = {"folder": NAME_PATTERN, "prefix": PREFIX_PATTERN}.get(kind)
+    if pattern is None or not pattern.fullmatch(name):
+        raise InvalidValueError(
+            UPDATE, "namespace", value,
+            "folder:NAME or prefix:NAME- (NAME of letters, digits, '.', '_' and '-'; a prefix ends with '-', "
+            "'_' or '.')",
+        )
+    return value
+
+
+def _releases(data: dict) -> list[str]:
+    """The releases mapping as the CLI's NAME=BRANCH arguments."""
+    expected = "a non-empty mapping of release line name to branch, e.g. {current: release/2026.11, upcoming: main}"
+    if "releases" not in data:
+        raise MissingAttributeError("releases", module_name=f"builder.{UPDATE}")
+    releases = data["releases"]
+    if not isinstance(releases, dict) or not releases:
+        raise InvalidValueError(UPDATE, "releases", releases, expected)
+    specs = []
+    for name, branch in releases.items():
+        if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+            raise InvalidValueError(UPDATE, "releases", releases,
+                                    f"{expected}; release line names of letters, digits, '.', '_' and '-', "
+                                    f"not {name!r}")
+        if not isinstance(branch, str) or not branch.strip():
+            raise InvalidValueError(UPDATE, f"releases.{name}", branch,
+                                    "a branch name (a non-empty string; quote a branch like 2026.11)")
+        specs.append(f"{name}={branch}")
+    return specs
+
+
+def _jobs_path(data: dict) -> str:
+    expected = "a path inside the project's repository (a string, relative, without '..')"
+    value = _string(UPDATE, data, "jobs-path", expected=expected)
+    path = PurePosixPath(value)
+    if path.is_absolute() or ".." in path.parts:
+        raise InvalidValueError(UPDATE, "jobs-path", value, expected)
+    return value
 
 
 def _dispatch_shell(registry, xml_parent, command: str) -> None:
     registry.dispatch("builder", xml_parent, {"shell": command})
 
 
-def _option(name: str, value) -> list[str]:
-    if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
-        raise JenkinsJobsException(f"option {name!r} must be a string or a number, not {value!r}")
+def _option(name: str, value: str | int) -> list[str]:
     return [f"--{name}", shlex.quote(str(value))]
 
 
@@ -47,7 +154,8 @@ def envdelivery_env(registry, xml_parent, data):
     :arg str org-file: the org file, relative to the workspace (default ``delivery.yaml``)
     :arg str variant: environment variant (required for build, verify and gc)
     :arg str release: release line (required)
-    :arg int keep: verified templates to keep per variant and release line (gc only)
+    :arg int keep: verified templates to keep per variant and release line, at least 1
+        (gc only, required there)
     :arg str config: the environment configuration file to provision (provision only)
 
     Example::
@@ -61,29 +169,21 @@ def envdelivery_env(registry, xml_parent, data):
     writes a shell step running
     ``jjb-envdelivery env build --org-file delivery.yaml --variant minimal --release current``.
     """
-    if not isinstance(data, dict):
-        raise JenkinsJobsException("envdelivery-env takes a mapping of options, e.g. {command: build}")
-    command = data.get("command")
-    if command is None:
-        raise MissingAttributeError("command")
-    if command not in ENV_COMMANDS:
-        raise InvalidAttributeError("command", command, sorted(ENV_COMMANDS))
+    _check_mapping(ENV, data, "{command: build, variant: minimal, release: current}")
+    if "command" not in data:
+        raise MissingAttributeError("command", module_name=f"builder.{ENV}")
+    command = data["command"]
+    if not isinstance(command, str) or command not in ENV_COMMANDS:
+        raise InvalidValueError(ENV, "command", command, f"one of {', '.join(sorted(ENV_COMMANDS))}")
     required, optional = ENV_COMMANDS[command]
-    known = {"command", "org-file", *required, *optional}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise JenkinsJobsException(
-            f"envdelivery-env {command}: unknown option(s) {', '.join(unknown)}; "
-            f"known are: {', '.join(sorted(known))}"
-        )
-    words = [CLI, "env", command, *_option("org-file", data.get("org-file", "delivery.yaml"))]
-    for name in required:
-        if name not in data:
-            raise MissingAttributeError(name)
-        words += _option(name, data[name])
-    for name in optional:
-        if name in data:
-            words += _option(name, data[name])
+    _check_known(f"{ENV} {command}", data, {"command", "org-file", *required, *optional})
+    words = [CLI, "env", command, *_option("org-file", _string(ENV, data, "org-file", "delivery.yaml"))]
+    for name in (*required, *(name for name in optional if name in data)):
+        if name == "keep":
+            value = _count(ENV, data, name, None, "how many verified templates to keep, at least 1")
+        else:
+            value = _string(ENV, data, name)
+        words += _option(name, value)
     if command == "verify":
         words.append("--latest")
     _dispatch_shell(registry, xml_parent, " ".join(words))
@@ -109,7 +209,7 @@ def envdelivery_update(registry, xml_parent, data):
         required there)
     :arg str root-folder: the root scope's folder, whose environment jobs may copy the
         team's CI artifacts (project scopes only, required there)
-    :arg int workers: parallel uploads (default 4)
+    :arg int workers: parallel uploads, at least 1 (default 4)
 
     Example::
 
@@ -123,41 +223,29 @@ def envdelivery_update(registry, xml_parent, data):
 
     The namespace and release lines are baked into the command by the root scope, which
     owns the child updater job; nothing in the team's repository can widen them.
+
+    A wrong option raises JJB's own errors (``InvalidAttributeError``, ``MissingAttributeError``,
+    ``JenkinsJobsException``) naming ``builder.envdelivery-update`` and the option: names, the
+    namespace and the jobs path are checked as the org file checks them.
     """
-    if not isinstance(data, dict):
-        raise JenkinsJobsException("envdelivery-update takes a mapping of options, e.g. {scope: root}")
-    scope = data.get("scope")
-    if scope is None:
-        raise MissingAttributeError("scope")
-    conf_variable = data.get("conf-variable", "JJB_CONF")
-    if not isinstance(conf_variable, str) or not _ENV_VAR.match(conf_variable):
-        raise InvalidAttributeError("conf-variable", conf_variable)
+    _check_mapping(UPDATE, data, "{scope: root}")
+    scope = _string(UPDATE, data, "scope", pattern=NAME_PATTERN,
+                    expected="'root' or a project name (letters, digits, '.', '_' and '-')")
+    conf_variable = _string(UPDATE, data, "conf-variable", "JJB_CONF", _ENV_VAR,
+                            "an environment variable name (letters, digits and '_', not starting with a digit)")
     root_only, project_only = {"org-file"}, {"namespace", "releases", "jobs-path", "root-folder"}
     known = {"scope", "conf-variable", "workers"} | (root_only if scope == "root" else project_only)
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise JenkinsJobsException(
-            f"envdelivery-update scope {scope}: unknown option(s) {', '.join(unknown)}; "
-            f"known are: {', '.join(sorted(known))}"
-        )
-    words = [CLI, "update", *_option("scope", scope)]
+    _check_known(f"{UPDATE} scope {scope}", data, known)
+    words, jobs_path = [CLI, "update", *_option("scope", scope)], []
     if scope == "root":
-        words += _option("org-file", data.get("org-file", "delivery.yaml"))
+        words += _option("org-file", _string(UPDATE, data, "org-file", "delivery.yaml"))
     else:
-        for name in ("namespace", "releases", "jobs-path", "root-folder"):
-            if name not in data:
-                raise MissingAttributeError(name)
-        if not data["namespace"].startswith(("folder:", "prefix:")):
-            raise InvalidAttributeError("namespace", data["namespace"], ["folder:NAME", "prefix:NAME-"])
-        words += _option("namespace", data["namespace"])
-        releases = data["releases"]
-        if not isinstance(releases, dict) or not releases:
-            raise JenkinsJobsException("envdelivery-update: releases must map release line names to branches")
-        for name, branch in releases.items():
-            words += _option("release", f"{name}={branch}")
-        words += _option("root-folder", data["root-folder"])
-    words += _option("workers", data.get("workers", 4))
-    words += ["--conf", f'"${conf_variable}"']
-    if scope != "root":
-        words.append(shlex.quote(str(data["jobs-path"])))
+        words += _option("namespace", _namespace(data))
+        for spec in _releases(data):
+            words += _option("release", spec)
+        jobs_path = [shlex.quote(_jobs_path(data))]
+        words += _option("root-folder", _string(UPDATE, data, "root-folder", pattern=NAME_PATTERN,
+                                                expected="a folder name (letters, digits, '.', '_' and '-')"))
+    words += _option("workers", _count(UPDATE, data, "workers", 4, "the number of parallel uploads, at least 1"))
+    words += ["--conf", f'"${conf_variable}"', *jobs_path]
     _dispatch_shell(registry, xml_parent, " ".join(words))

@@ -15,6 +15,7 @@ default is the CPUs this process may use. 1 renders in this process only.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -23,6 +24,8 @@ from typing import Callable, Iterator, Sequence, TypeVar
 from ..errors import EnvDeliveryError
 
 __all__ = ["FAILED", "PROCESSES_ENV", "fork_map", "process_count", "set_default_processes"]
+
+log = logging.getLogger(__name__)
 
 PROCESSES_ENV = "JJB_ENVDELIVERY_PROCESSES"
 FAILED = object()  # a task's outcome when it failed in a worker
@@ -82,7 +85,8 @@ def fork_map(func: Callable[[T], R], items: Sequence[T], processes: int) -> Iter
         for future in futures:
             try:
                 yield future.result()
-            except Exception:  # noqa: BLE001 - the caller reruns the task to raise its real error
+            except Exception as exc:  # noqa: BLE001 - the caller reruns the task to raise its real error
+                log.debug("task failed in a worker (%s): the caller reruns it in this process", exc)
                 yield FAILED
     finally:
         _task = None
@@ -102,5 +106,5 @@ def _run(index: int):
     func, items = _task
     try:
         return func(items[index])
-    except BaseException:
+    except BaseException:  # noqa: BLE001 - any error, SystemExit too, may not pickle: the caller reruns the task
         raise _TaskFailed(index) from None

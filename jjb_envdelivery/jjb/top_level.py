@@ -1,7 +1,7 @@
 """The top level of a JJB YAML file, added to ``Roots`` with JJB's checks and messages.
 
 JJB's ``load_files`` does this inline for its own loader; the confined and libyaml loaders
-(``confined``, ``fast_yaml``) share this copy of its checks.
+(``confined``, ``fast.yaml_loader``) share this copy of its checks.
 """
 
 from __future__ import annotations

@@ -19,12 +19,14 @@ from .organisation import (
     Namespace,
     Organisation,
     Project,
-    Provider,
+    ProviderConfig,
     ProvisioningTool,
     ReleaseLine,
     Updater,
     Variant,
 )
+from .providers import ProviderLookupError, declared_settings
+from .settings import read_settings
 from .yaml_nodes import NodeReader
 
 ORG_FILE_NAME = "delivery.yaml"
@@ -270,18 +272,23 @@ class _Parser:
             return None
         return Environments(agent_label=label, provider=provider, provisioning_tool=tool, variants=tuple(variants))
 
-    def provider(self, node) -> Provider | None:
+    def provider(self, node) -> ProviderConfig | None:
+        """The provider is looked up by name (not constructed) so that its settings are checked
+        here, with every other problem of the file, rather than when an environment job runs."""
         keys = self.r.mapping(node, "environments.provider", {"name": True, "settings": False})
         if keys is None:
             return None
         name = self.name(keys.get("name"), "environments.provider.name")
-        settings = {}
-        if "settings" in keys:
-            if isinstance(keys["settings"], yaml.MappingNode):
-                settings = self.r.plain(keys["settings"])
-            else:
-                self.r.problem(keys["settings"], "environments.provider.settings", "expected a mapping")
-        return Provider(name=name, settings=settings) if name else None
+        if name is None:
+            return None
+        try:
+            declared = declared_settings(name)
+        except ProviderLookupError as exc:
+            self.r.problem(keys["name"], "environments.provider.name", str(exc))
+            return None
+        settings = read_settings(self.r, keys.get("settings"), declared, "environments.provider.settings",
+                                 parent=node)
+        return ProviderConfig(name=name, settings=settings) if settings is not None else None
 
     def tool(self, node, services: set[str]) -> ProvisioningTool | None:
         field = "environments.provisioning-tool"

@@ -7,6 +7,7 @@ lives in ``generator``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 NIGHTLY = "H H(0-5) * * *"
@@ -33,17 +34,25 @@ class ReleaseLine:
     branch: str
 
 
+class NamespaceKind(StrEnum):
+    FOLDER = "folder"
+    PREFIX = "prefix"
+
+
 @dataclass(frozen=True)
 class Namespace:
     """Where a project's jobs live: in a folder, or at the top level under a name prefix."""
 
-    kind: str  # "folder" or "prefix"
+    kind: NamespaceKind
     value: str
+
+    def __post_init__(self):
+        object.__setattr__(self, "kind", NamespaceKind(self.kind))
 
     @property
     def job_prefix(self) -> str:
         """What every job name of the namespace starts with."""
-        return f"{self.value}/" if self.kind == "folder" else self.value
+        return f"{self.value}/" if self.kind == NamespaceKind.FOLDER else self.value
 
     def contains(self, job_name: str) -> bool:
         return job_name.startswith(self.job_prefix)
@@ -63,7 +72,10 @@ class Project:
 
 
 @dataclass(frozen=True)
-class Provider:
+class ProviderConfig:
+    """The org file's choice of environment provider; `settings` are checked against what the
+    provider declares, with defaults filled in (see ``model.settings``)."""
+
     name: str
     settings: dict = field(default_factory=dict, hash=False, compare=False)
 
@@ -89,7 +101,7 @@ class Variant:
 @dataclass(frozen=True)
 class Environments:
     agent_label: str
-    provider: Provider
+    provider: ProviderConfig
     provisioning_tool: ProvisioningTool
     variants: tuple[Variant, ...]
 

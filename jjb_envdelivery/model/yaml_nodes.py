@@ -66,12 +66,12 @@ class NodeReader:
         if node is None:
             return None if default is _MISSING else default
         if not isinstance(node, yaml.ScalarNode):
-            self.problem(node, field, f"expected {_type_name(kind)}, got {_kind(node)}")
+            self.problem(node, field, f"expected {type_name(kind)}, got {_kind(node)}")
             return None
         value = self._constructor.construct_object(node)
         kinds = kind if isinstance(kind, tuple) else (kind,)
         if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
-            self.problem(node, field, f"expected {_type_name(kind)}, got {value!r}")
+            self.problem(node, field, f"expected {type_name(kind)}, got {value!r}")
             return None
         if isinstance(value, str) and not value.strip():
             self.problem(node, field, "must not be empty")
@@ -96,7 +96,7 @@ class NodeReader:
         return values
 
     def plain(self, node) -> object:
-        """Any YAML value as plain Python data (for free-form provider settings)."""
+        """Any YAML value as plain Python data (provider settings, environment configurations)."""
         return self._constructor.construct_document(node) if node is not None else None
 
 
@@ -110,7 +110,18 @@ def _kind(node) -> str:
     return "nothing"
 
 
-def _type_name(kind) -> str:
+def type_name(kind) -> str:
+    """`kind` (a type or a tuple of types) as a message says it: "a string or a whole number"."""
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {str: "a string", int: "a whole number", bool: "true or false"}
+    names = {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
+             list: "a list", dict: "a mapping"}
     return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def describe(value) -> str:
+    """A plain value as a message says what it got: containers by kind, scalars as written."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return "an empty value" if value is None else repr(value)

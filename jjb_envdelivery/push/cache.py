@@ -16,6 +16,8 @@ import re
 import tempfile
 from pathlib import Path
 
+from ..jjb.rendered import ItemKind
+
 
 def default_cache_root() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -38,9 +40,9 @@ class ScopeCache:
     def unchanged(self, key: str, digest: str) -> bool:
         return self.entries.get(key) == digest
 
-    def record(self, key: str, digest: str, name: str, kind: str, xml: bytes) -> None:
+    def record(self, key: str, digest: str, name: str, kind: ItemKind, xml: bytes) -> None:
         self.entries[key] = digest
-        self.applied[key] = {"name": name, "kind": kind, "xml": xml.decode("utf-8")}
+        self.applied[key] = {"name": name, "kind": str(kind), "xml": xml.decode("utf-8")}
 
     def forget(self, key: str) -> None:
         self.entries.pop(key, None)

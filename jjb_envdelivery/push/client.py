@@ -19,6 +19,9 @@ from urllib.parse import quote
 import jenkins
 import requests
 
+from ..errors import EnvDeliveryError
+from ..jjb.rendered import ItemKind
+
 log = logging.getLogger(__name__)
 
 XML_HEADERS = {"Content-Type": "text/xml; charset=utf-8"}
@@ -27,8 +30,8 @@ TRANSIENT_STATUSES = {502, 503, 504}
 LIST_DEPTH = 10
 
 
-class PushError(Exception):
-    """A request Jenkins refused or that kept failing; says which item and why."""
+class PushError(EnvDeliveryError):
+    """A request Jenkins refused or that kept failing; says which request and why."""
 
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
@@ -38,7 +41,7 @@ class PushError(Exception):
 @dataclass(frozen=True)
 class ServerItem:
     name: str  # full name, folder/child
-    kind: str  # "job", "folder" or "view"
+    kind: ItemKind
     description: str | None
 
 
@@ -115,14 +118,14 @@ class JenkinsClient(jenkins.Jenkins):
                 if "name" not in entry:
                     continue
                 name = f"{prefix}{entry['name']}"
-                kind = "folder" if isinstance(entry.get("jobs"), list) else "job"
+                kind = ItemKind.FOLDER if isinstance(entry.get("jobs"), list) else ItemKind.JOB
                 items[name] = ServerItem(name, kind, entry.get("description"))
-                if kind == "folder":
+                if kind == ItemKind.FOLDER:
                     walk(entry["jobs"], f"{name}/")
 
         walk(data.get("jobs"), "")
         for view in data.get("views") or []:
-            items[f"view:{view['name']}"] = ServerItem(view["name"], "view", view.get("description"))
+            items[f"view:{view['name']}"] = ServerItem(view["name"], ItemKind.VIEW, view.get("description"))
         return items
 
     def installed_plugins(self) -> dict[str, str]:

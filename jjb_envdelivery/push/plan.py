@@ -9,14 +9,28 @@ from __future__ import annotations
 import hashlib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from enum import StrEnum
 
+from .. import ownership
+from ..jjb.rendered import FOLDER_TAG, ItemKind, RenderedItem
 from ..model.organisation import Namespace
-from . import ownership
 from .client import ServerItem
 
-FOLDER_TAG = "com.cloudbees.hudson.plugins.folder.Folder"
 
-CREATE, CHANGE, DELETE, UNCHANGED, REFUSE, KEEP = "create", "change", "delete", "unchanged", "refuse", "keep"
+class PlanAction(StrEnum):
+    """What the update does to one item (the words `plan` prints and its JSON carries)."""
+
+    CREATE = "create"
+    CHANGE = "change"
+    DELETE = "delete"
+    UNCHANGED = "unchanged"
+    KEEP = "keep"
+    REFUSE = "refuse"
+
+
+CREATE, CHANGE, DELETE = PlanAction.CREATE, PlanAction.CHANGE, PlanAction.DELETE
+UNCHANGED, REFUSE, KEEP = PlanAction.UNCHANGED, PlanAction.REFUSE, PlanAction.KEEP
+WRITES = (CREATE, CHANGE, DELETE)
 
 
 @dataclass(frozen=True)
@@ -24,7 +38,7 @@ class DesiredItem:
     """One job, folder or view as the scope renders it."""
 
     name: str
-    kind: str  # "job", "folder" or "view"
+    kind: ItemKind
     xml: bytes
     digest: str
     description: str | None
@@ -35,22 +49,31 @@ class DesiredItem:
         return item_key(self.name, self.kind)
 
     @classmethod
-    def from_xml(cls, name: str, xml: bytes, is_view: bool, source: str = "") -> "DesiredItem":
+    def from_rendered(cls, item: RenderedItem) -> "DesiredItem":
+        """What the render already knows of the item: no parsing."""
+        xml = item.output()
+        return cls(item.name, item.kind, xml, hashlib.sha256(xml).hexdigest(), item.description,
+                   "" if item.source == "?" else item.source)
+
+    @classmethod
+    def from_stored_xml(cls, name: str, xml: bytes, kind: ItemKind) -> "DesiredItem":
+        """An item this scope applied earlier, from the XML its cache kept."""
         root = ET.fromstring(xml)
-        kind = "view" if is_view else ("folder" if root.tag == FOLDER_TAG else "job")
-        return cls(name, kind, xml, hashlib.sha256(xml).hexdigest(), root.findtext("description"), source)
+        if kind != ItemKind.VIEW:
+            kind = ItemKind.FOLDER if root.tag == FOLDER_TAG else ItemKind.JOB
+        return cls(name, kind, xml, hashlib.sha256(xml).hexdigest(), root.findtext("description"))
 
 
-def item_key(name: str, kind: str) -> str:
+def item_key(name: str, kind: ItemKind) -> str:
     """Jobs and folders share one case-insensitive namespace; views another, case-sensitive."""
-    return f"view:{name}" if kind == "view" else name.lower()
+    return f"view:{name}" if kind == ItemKind.VIEW else name.lower()
 
 
 @dataclass(frozen=True)
 class Action:
-    kind: str
+    kind: PlanAction
     name: str
-    item_kind: str
+    item_kind: ItemKind | str  # "scope" for a refusal of the whole scope
     reason: str = ""
     desired: DesiredItem | None = None
 
@@ -60,7 +83,7 @@ class Plan:
     scope: str
     actions: list[Action] = field(default_factory=list)
 
-    def of(self, kind: str) -> list[Action]:
+    def of(self, kind: PlanAction) -> list[Action]:
         return [a for a in self.actions if a.kind == kind]
 
     @property
@@ -69,7 +92,7 @@ class Plan:
 
     @property
     def writes(self) -> list[Action]:
-        return [a for a in self.actions if a.kind in (CREATE, CHANGE, DELETE)]
+        return [a for a in self.actions if a.kind in WRITES]
 
 
 def make_plan(scope: str, namespace: Namespace | None, desired: list[DesiredItem],
@@ -107,7 +130,7 @@ def _decide_kind(scope, namespace, item: DesiredItem, current: ServerItem | None
                       f"outside the scope's namespace {namespace} (names must start with {namespace.job_prefix!r})")
     if current is None:
         return Action(CREATE, item.name, item.kind, desired=item)
-    if (current.kind == "folder") != (item.kind == "folder"):
+    if (current.kind == ItemKind.FOLDER) != (item.kind == ItemKind.FOLDER):
         return Action(REFUSE, item.name, item.kind,
                       f"exists as a {current.kind}; Jenkins cannot change an item's type in place")
     owner = ownership.owner_of(current.description)
@@ -128,8 +151,8 @@ def _deletions(scope: str, stale: list[ServerItem], server: dict[str, ServerItem
     for item in sorted(stale, key=lambda s: (s.name.count("/"), s.name)):
         if any(item.name.lower().startswith(f"{f.lower()}/") for f in deleted_folders):
             continue  # goes with its folder
-        if item.kind == "folder":
-            foreign = sorted(s.name for s in server.values() if s.kind != "view"
+        if item.kind == ItemKind.FOLDER:
+            foreign = sorted(s.name for s in server.values() if s.kind != ItemKind.VIEW
                              and s.name.lower().startswith(f"{item.name.lower()}/")
                              and ownership.owner_of(s.description) != scope)
             if foreign:

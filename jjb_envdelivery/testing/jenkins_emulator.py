@@ -579,23 +579,23 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.emu.verbose:
             sys.stderr.write("rest-emulator: " + (format % args) + "\n")
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         self.handle_any("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.handle_any("POST")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self.handle_any("PUT")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self.handle_any("DELETE")
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self.handle_any("HEAD")
 
     def handle_any(self, method: str) -> None:
@@ -630,7 +630,7 @@ class _Handler(BaseHTTPRequestHandler):
                     response = dispatch.run()
                 except Reply as reply:
                     response = reply.response
-                except Exception:  # a bug here must look like Jenkins's Oops page, not hang
+                except Exception:  # noqa: BLE001 - a bug here must look like Jenkins's Oops page, not hang
                     traceback.print_exc(file=sys.stderr)
                     response = oops().response
                 if response.write or emu.dirty:
@@ -858,9 +858,19 @@ def _load_plugins(path: str) -> list[dict[str, Any]]:
     return data
 
 
+class _UsageErrorParser(argparse.ArgumentParser):
+    """Usage errors exit 64 (sysexits.h EX_USAGE), not argparse's 2, as with every other
+    `jjb-envdelivery` subcommand (cli.main.UsageErrorParser; the emulator imports nothing of
+    the package)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(64, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="jjb-envdelivery emulator",
-                                description="Serve a Jenkins REST emulator on loopback.")
+    p = _UsageErrorParser(prog="jjb-envdelivery emulator",
+                          description="Serve a Jenkins REST emulator on loopback.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
     p.add_argument("--state-dir", help="persist state here (state.json) across restarts")
@@ -891,7 +901,7 @@ def main(argv: list[str] | None = None) -> int:
         plugins = _load_plugins(args.plugins) if args.plugins else None
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return 1  # an unreadable file, not a usage error (64)
     emu = JenkinsEmulator(host=args.host, port=args.port, users=users, tokens=tokens,
                           roles=dict(args.role), anonymous_read=args.anonymous_read,
                           csrf=not args.no_csrf, faults=args.fault, seed=args.seed,

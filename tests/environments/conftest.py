@@ -45,6 +45,7 @@ if command == "provision":
         for service in host["services"]:
             (directory / (service + ".service")).write_text(service + " running\\n")
             versions[service] = "1.0"
+        # A slow tool is the point (ENVTOOL_SLEEP): test_kill kills builds while they provision.
         time.sleep(delay / max(1, len(config["hosts"])))
     (target / "environment.json").write_text(json.dumps(config))
     Path(config["report-file"]).write_text(json.dumps(versions))

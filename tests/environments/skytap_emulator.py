@@ -214,16 +214,16 @@ def _handler(emu: SkytapEmulator):
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             self._any("GET")
 
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             self._any("POST")
 
-        def do_PUT(self):  # noqa: N802
+        def do_PUT(self):
             self._any("PUT")
 
-        def do_DELETE(self):  # noqa: N802
+        def do_DELETE(self):
             self._any("DELETE")
 
     return Handler

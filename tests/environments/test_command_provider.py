@@ -26,7 +26,7 @@ if op == "broken":
 elif op == "fail":
     answer({{"error": "quota exceeded"}}, 2)
 elif op == "slow":
-    time.sleep(30)
+    time.sleep(30)  # the stall under test: the provider's 0.5 s timeout must kill it (not a wait)
 elif op == "provision":
     env = new_id("env")
     state["envs"][env] = {{"id": env, "variant": request["variant"], "release": request["release"],
@@ -138,6 +138,13 @@ def test_not_found_and_missing_settings(make_workspace, jenga, cli, capsys):
     capsys.readouterr()
     assert cli("env", "destroy", "env-99") == 1
     assert "destroy: no such environment" in capsys.readouterr().err
-    make_workspace({"name": "command", "settings": {"provision": "x"}}, name="ws2")
+    ws = make_workspace({"name": "command", "settings": {"provision": "x"}}, name="ws2")
     assert cli("env", "list") == 1
-    assert "missing command(s) run, save, deploy, destroy" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("jjb-envdelivery: error: invalid organisation (7 problems):")
+    # Reported at the settings mapping, which is where a missing key would go.
+    lines = (ws / "delivery.yaml").read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if "provision: x" in text)
+    for operation in ("run", "save", "deploy", "destroy", "list-templates", "update-template", "delete-template"):
+        assert (f"{ws / 'delivery.yaml'}:{line}: environments.provider.settings.{operation}: required key is "
+                f"missing (the shell command that does {operation})") in err

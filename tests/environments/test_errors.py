@@ -14,6 +14,10 @@ def _set(workspace, **environments):
     org_file.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
+def _line_of(path, text: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
 def _fails(cli, capsys, *argv) -> str:
     capsys.readouterr()
     assert cli(*argv) == 1
@@ -32,13 +36,17 @@ def test_unknown_variant_and_release_line(workspace, cli, capsys):
 def test_unknown_provider(workspace, cli, capsys):
     _set(workspace, provider={"name": "vmware", "settings": {}})
     err = _fails(cli, capsys, "env", "list")
-    assert "unknown environment provider 'vmware'; installed providers: command, local, skytap" in err
+    org_file = workspace / "delivery.yaml"
+    assert (f"{org_file}:{_line_of(org_file, 'name: vmware')}: environments.provider.name: unknown provider "
+            "'vmware'; installed providers: command, local, skytap") in err
 
 
 def test_unknown_provider_setting(workspace, cli, capsys):
     _set(workspace, provider={"name": "local", "settings": {"roots": "/tmp/x"}})
     err = _fails(cli, capsys, "env", "list")
-    assert "local provider: unknown setting(s) roots; known are: clone, command-timeout, root" in err
+    org_file = workspace / "delivery.yaml"
+    assert (f"{org_file}:{_line_of(org_file, 'roots:')}: environments.provider.settings.roots: unknown key "
+            "'roots'; expected one of: root, clone, command-timeout") in err
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -73,10 +81,12 @@ def test_bad_environment_configuration(workspace, cli, capsys, tmp_path):
     config.write_text(yaml.safe_dump({"release": "current", "color": "red",
                                       "hosts": [{"name": "a", "services": ["no-such-service"], "network": "x"}]}))
     err = _fails(cli, capsys, "env", "provision", "--config", config)
-    assert "color: unknown key" in err
-    assert "hosts[0].services: unknown service 'no-such-service'" in err
-    assert "hosts[0].network: 'x' is not one of networks[].name" in err
+    assert err.startswith("jjb-envdelivery: error: invalid environment configuration (3 problems):")
+    assert f"{config}:{_line_of(config, 'color')}: color: unknown key 'color'" in err
+    assert f"{config}:{_line_of(config, 'no-such-service')}: hosts[0].services: unknown service 'no-such-service'" \
+        in err
+    assert f"{config}:{_line_of(config, 'network: x')}: hosts[0].network: 'x' is not one of networks[].name" in err
     err = _fails(cli, capsys, "env", "provision", "--config", tmp_path / "missing.yaml")
-    assert "cannot read environment configuration" in err
+    assert f"{tmp_path / 'missing.yaml'}: cannot read the file: No such file or directory" in err
     err = _fails(cli, capsys, "env", "provision", "--config", config, "--on-jenkins")
     assert "invalid environment configuration" in err

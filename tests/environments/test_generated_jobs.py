@@ -14,9 +14,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import yaml
 
-from jjb_envdelivery.render import render_organisation
+from jjb_envdelivery.orchestration.checked_render import render_organisation
 
 RANK = {"SUCCESS": 3, "UNSTABLE": 2, "FAILURE": 1}
 VARIANT, RELEASE = "minimal", "current"
@@ -101,6 +102,7 @@ def _statuses(listing: dict) -> dict:
     return {t["version"]: t["status"] for t in listing["templates"]}
 
 
+@pytest.mark.slow  # the generated build, verify, deploy and gc jobs' shell steps, run end to end
 def test_environment_jobs_build_verify_deploy_gc(workspace, job_env, cli, capsys, tmp_path):
     sim = _sim(workspace, job_env)
     build = f"delivery/env-{VARIANT}-{RELEASE}-build"

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# Seven `env build` processes killed, each followed by recovery, then a full build.
+pytestmark = pytest.mark.slow
+
 BUILD = ["jjb-envdelivery", "env", "build", "--org-file", "delivery.yaml", "--variant", "minimal",
          "--release", "current"]
 HOSTS = 11  # hosts of the minimal variant: one per service
@@ -41,7 +44,7 @@ def _wait_for(condition, process: subprocess.Popen, limit: float = 60.0) -> bool
             return True
         if process.poll() is not None:
             return False
-        time.sleep(0.005)
+        time.sleep(0.005)  # the poll interval; the deadline above bounds the wait
     raise AssertionError("neither the condition nor the end of the build came")
 
 
@@ -87,6 +90,8 @@ def test_killed_builds_leave_a_consistent_catalog(workspace, job_env, cli, capsy
     for kind, when in points:
         process = _start(workspace, env)
         if kind == "delay":
+            # The sleep is the thing under test: a kill at a seeded random moment, wherever the
+            # build happens to be (the other two points wait on the store's observable state).
             time.sleep(when)
             hit = process.poll() is None
         else:

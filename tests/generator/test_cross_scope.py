@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from jjb_envdelivery.render import render_organisation
+from jjb_envdelivery.orchestration.checked_render import render_organisation
 
 COPY = "hudson.plugins.copyartifact."
 

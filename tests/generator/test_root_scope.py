@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from jjb_envdelivery import naming
-from jjb_envdelivery.generator import root_scope, to_yaml
+from jjb_envdelivery.generator import root_scope_definitions, to_yaml
 from jjb_envdelivery.jjb.pipeline import generate_xml, make_jjb_config
 from jjb_envdelivery.model.loader import load_organisation
 
@@ -31,7 +31,7 @@ def org(example_org_dir):
 @pytest.fixture(scope="module")
 def items(org, tmp_path_factory) -> dict[str, ET.Element]:
     path = Path(tmp_path_factory.mktemp("root")) / "root.yaml"
-    path.write_text(to_yaml(root_scope(org), "test"))
+    path.write_text(to_yaml(root_scope_definitions(org), "test"))
     rendered = generate_xml(make_jjb_config(), [path])
     return {item.name: ET.fromstring(item.output()) for item in rendered.jobs + rendered.views}
 
@@ -112,7 +112,7 @@ def test_build_job_triggers(org, items):
     reverse = job.find("triggers/jenkins.triggers.ReverseBuildTrigger")
     upstream = text(reverse, "upstreamProjects").split(",")
     variant = org.environments.variants[0]
-    expected = [naming.package_job(org, service, "current") for service in variant.services]
+    expected = [naming.package_job_name(org, service, "current") for service in variant.services]
     assert upstream == expected  # envtool, the provisioning tool, is in the variant already
     assert "platform/envtool-current-package" in upstream
     assert "portal-public-api-current-package" in upstream

@@ -5,16 +5,10 @@ from __future__ import annotations
 import pytest
 
 from jjb_envdelivery.errors import EnvDeliveryError
-from jjb_envdelivery.graph import (
-    GraphCheckError,
-    build_graph,
-    check,
-    check_or_raise,
-    check_organisation,
-    graph_of_organisation,
-)
+from jjb_envdelivery.graph import GraphCheckError, build_graph, check, check_or_raise
 from jjb_envdelivery.jjb.pipeline import RenderedScope
 from jjb_envdelivery.model.loader import load_organisation
+from jjb_envdelivery.orchestration.checked_render import check_organisation, graph_of_organisation
 from jjb_envdelivery.render import ScopeResult, render_scopes
 
 from .conftest import add_yaml

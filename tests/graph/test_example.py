@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from jjb_envdelivery.graph import check, graph_of_organisation
+from jjb_envdelivery.graph import check
 from jjb_envdelivery.model.loader import load_organisation
+from jjb_envdelivery.orchestration.checked_render import graph_of_organisation
 
 
 @pytest.fixture(scope="module")

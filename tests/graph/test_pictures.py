@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from jjb_envdelivery.errors import EnvDeliveryError
-from jjb_envdelivery.graph import check, graph_of_organisation
+from jjb_envdelivery.graph import check
 from jjb_envdelivery.graph import dot as dot_module
 from jjb_envdelivery.graph.dot import dot_to_svg, quote, to_dot
 from jjb_envdelivery.graph.html import to_html
+from jjb_envdelivery.orchestration.checked_render import graph_of_organisation
 
 from .conftest import add_yaml
 

@@ -80,6 +80,20 @@ def test_example_organisation_loads(example_org_dir):
     assert [v.name for v in org.environments.variants] == ["minimal", "full", "almost-production"]
 
 
+@pytest.mark.parametrize("org_dir", ["examples/example-org", "tests/graph/fixtures/tiny-org",
+                                     "tests/render/fixtures/small-org"])
+def test_shipped_organisations_load(repo_root, org_dir):
+    org = load_organisation(repo_root / org_dir)
+    assert org.environments.provider.name == "local"
+    assert set(org.environments.provider.settings) == {"root", "clone", "command-timeout"}
+
+
+def test_every_org_file_of_the_repository_is_listed_above(repo_root):
+    found = {str(p.parent.relative_to(repo_root)) for top in ("examples", "tests")
+             for p in (repo_root / top).rglob("delivery.yaml")}
+    assert found == {"examples/example-org", "tests/graph/fixtures/tiny-org", "tests/render/fixtures/small-org"}
+
+
 @pytest.mark.parametrize("old, new, expected", [
     ("organisation: acme", "organisation: acme\ncolour: blue",
      "delivery.yaml:2: colour: unknown key 'colour'; expected one of"),

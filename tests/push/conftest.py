@@ -14,8 +14,8 @@ from types import SimpleNamespace
 import pytest
 import requests
 
+from jjb_envdelivery import ownership
 from jjb_envdelivery.cli.demo import demo_plugins
-from jjb_envdelivery.push import ownership
 from jjb_envdelivery.testing.jenkins_emulator import JenkinsEmulator
 
 USER, TOKEN = "updater", "0123456789abcdef0123456789abcdef"

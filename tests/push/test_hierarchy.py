@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from jjb_envdelivery.cli.main import main
 from jjb_envdelivery.model.loader import load_organisation
 
@@ -43,6 +45,7 @@ def test_bootstrap_is_idempotent_and_checks_plugins(emu, conf, org_copy, tmp_pat
     assert writes(emu) == []
 
 
+@pytest.mark.slow  # every updater of the example organisation (400 jobs), twice
 def test_root_then_children_build_the_whole_organisation(emu, conf, org_copy, agent, tmp_path):
     org = load_organisation(org_copy)
     bootstrap_and_root(emu, conf, org_copy, agent, tmp_path)
@@ -67,6 +70,7 @@ def test_root_then_children_build_the_whole_organisation(emu, conf, org_copy, ag
     assert writes(emu) == []
 
 
+@pytest.mark.slow  # the root and every child updater: the whole example organisation pushed
 def test_removed_team_job_is_deleted_and_nothing_else(emu, conf, org_copy, agent, tmp_path):
     org = load_organisation(org_copy)
     bootstrap_and_root(emu, conf, org_copy, agent, tmp_path)
@@ -101,6 +105,7 @@ def test_renamed_project_replaces_its_child_updater(emu, conf, org_copy, agent, 
         ("POST", "/job/delivery/job/updater-storage/doDelete"), ("POST", "/view/project-storage/doDelete")}
 
 
+@pytest.mark.slow  # two emulators, each bootstrapped with the root scope and two teams pushed
 def test_two_child_updaters_at_once_equal_one_after_the_other(org_copy, tmp_path, world):
     org = load_organisation(org_copy)
 

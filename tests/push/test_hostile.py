@@ -46,7 +46,16 @@ def seeded(emu, conf, org_copy, agent, tmp_path):
     return org_copy
 
 
-@pytest.mark.parametrize("case", sorted(HOSTILE))
+# Every case bootstraps a server and pushes the root scope end to end first (~2 s each), so one case
+# per kind of attack runs in the quick lane (namespace, file confinement, Jinja2 sandbox, owner
+# mark) and the others are marked slow; tests/jjb/test_confined.py and tests/push/test_update.py
+# check the same refusals below the push, quickly.
+QUICK = {"job outside the namespace", "include outside the repository", "jinja2 reaching python internals",
+         "spoofed owner mark"}
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, marks=() if case in QUICK else pytest.mark.slow)
+                                  for case in sorted(HOSTILE)])
 def test_hostile_team_yaml_is_refused_without_writes(case, emu, seeded, agent):
     text, expected = HOSTILE[case]
     team = seeded / "teams/identity"

@@ -50,6 +50,7 @@ def push_all(conf, cache, scopes, *extra):
             jenkins_jobs(conf, cache, "update", "-r", *extra, path)
 
 
+@pytest.mark.slow  # the whole example organisation (400 jobs) pushed twice by jenkins-jobs
 def test_example_organisation_pushed_by_plain_jjb(emu, conf, scopes, tmp_path, world):
     cache = tmp_path / "jjb-cache"
     push_all(conf, cache, scopes)
@@ -67,6 +68,7 @@ def test_example_organisation_pushed_by_plain_jjb(emu, conf, scopes, tmp_path, w
     assert [r for r in emu.request_log if r.write] == []
 
 
+@pytest.mark.slow  # the whole example organisation pushed by jenkins-jobs, then --delete-old
 def test_delete_old_of_one_scope_deletes_every_other_scopes_jobs(emu, conf, scopes, tmp_path):
     cache = tmp_path / "jjb-cache"
     push_all(conf, cache, scopes)

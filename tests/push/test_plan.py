@@ -110,3 +110,25 @@ def test_normalisation_drops_only_what_jenkins_adds():
         "<a>", '  <d>1</d>', '  <e k="v"/>', "</a>"]
     assert config_diff("<a><d>1</d></a>", "<a><d>2</d></a>", "j").splitlines()[-3:] == [
         "-  <d>1</d>", "+  <d>2</d>", " </a>"]
+
+
+@pytest.mark.parametrize("status", ["403", "500"])
+def test_plan_survives_an_unreadable_config(emu, cli, small, status, capsys):
+    """A change whose current config.xml cannot be read is still planned (the decision comes
+    from the listing and the cache), with the reason where the diff would be; no traceback."""
+    from jjb_envdelivery.testing.emulator_faults import Fault
+
+    cli("update", "root")
+    cli("update", "payments")
+    jobs = small / "teams/payments/jenkins/jobs.yaml"
+    jobs.write_text(jobs.read_text().replace("make test", "make check"), encoding="utf-8")
+    emu.faults.faults.append(Fault(status, rate=1.0, pattern="GET /job/payments/job/*/config.xml"))
+    code, out = cli("plan", "payments")
+    assert code == 2, out
+    assert "  change  job payments/billing-current-lint" in out
+    assert ("(no diff: could not read its current configuration: "
+            f"GET job/payments/job/billing-current-lint/config.xml: {status}") in out
+    code, out = cli("plan", "payments", "--json")
+    changed = [a for a in json.loads(out)["actions"] if a["action"] == "change"]
+    assert changed and all("diff" not in a and status in a["diff_error"] for a in changed)
+    assert "Traceback" not in capsys.readouterr().err

@@ -13,6 +13,7 @@ import pytest
 
 from jjb_envdelivery.cli.main import main
 from jjb_envdelivery.data_dirs import shipped_templates_dir
+from jjb_envdelivery.jjb import pipeline
 
 SMALL_ORG = Path(__file__).parent / "fixtures" / "small-org"
 JENKINS_JOBS = Path(sys.executable).with_name("jenkins-jobs")
@@ -62,12 +63,21 @@ def assert_same_as_jenkins_jobs_test(org_dir: Path, tmp_path: Path, projects: li
     return rendered
 
 
-def test_small_org_equals_plain_jenkins_jobs_test(small_org, tmp_path):
+@pytest.fixture(params=["fast path", "JJB's classes only"])
+def render_mode(request):
+    """Both ways of rendering (``jjb.fast``'s switch) must write the same bytes."""
+    pipeline.set_fast_path(request.param == "fast path")
+    yield request.param
+    pipeline.set_fast_path(None)
+
+
+def test_small_org_equals_plain_jenkins_jobs_test(small_org, tmp_path, render_mode):
     assert_same_as_jenkins_jobs_test(small_org, tmp_path, [
         ("payments", small_org / "teams/payments/jenkins"), ("web", small_org / "teams/web/jenkins")])
 
 
-def test_example_org_equals_plain_jenkins_jobs_test(example_org_dir, tmp_path):
+@pytest.mark.slow
+def test_example_org_equals_plain_jenkins_jobs_test(example_org_dir, tmp_path, render_mode):
     from jjb_envdelivery.model.loader import load_organisation
 
     org = load_organisation(example_org_dir)

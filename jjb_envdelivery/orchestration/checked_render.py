@@ -1,0 +1,106 @@
+"""Render and check: the one place where scopes are rendered and the job graph is checked
+before anything is written or pushed.
+
+``render``, ``graph``, ``plan`` and ``update`` all come through here. The root scope is checked
+with every scope whose YAML it can see; a project scope given with the org file, with the root
+scope (so a team's update does not pay for rendering every other team); a child updater (given
+the namespace the root baked into its command) has no org file and is not checked. What is
+pushed is what was checked: each scope is rendered once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import EnvDeliveryError
+from ..graph import Graph, build_graph, check_or_raise
+from ..jjb import pipeline
+from ..model.loader import load_organisation
+from ..model.organisation import Organisation
+from ..render import RenderResult, project_scopes, render_scope, render_scope_list, render_scopes
+from ..scopes import ROOT, Scope, local_jobs_dir, project_scope, project_scope_from_args, root_scope
+
+
+def render_organisation(org_path: Path, conf: Path | None = None, workdir: Path | None = None,
+                        check: bool = True, plugins_info: list | None = None) -> RenderResult:
+    """Every scope of the organisation whose YAML is at hand; with `check`, its job graph must
+    pass every check first (dangling references, cycles, duplicate names, untriggerable CD
+    jobs, variants missing services)."""
+    org = load_organisation(org_path)
+    result = render_scopes(org, conf, workdir, plugins_info=plugins_info)
+    if check:
+        check_or_raise(build_graph(result.scopes, org))
+    return result
+
+
+def graph_of_organisation(org_path: Path, conf: Path | None = None) -> Graph:
+    """Render every scope of the org (directory or org file) and build its graph, unchecked."""
+    org = load_organisation(Path(org_path))
+    return build_graph(render_scopes(org, conf).scopes, org)
+
+
+def check_organisation(org_path: Path, conf: Path | None = None) -> Graph:
+    """The organisation's graph; raises ``GraphCheckError`` listing every problem."""
+    return check_or_raise(graph_of_organisation(org_path, conf))
+
+
+@dataclass(frozen=True)
+class ScopeRequest:
+    """Which scope an update or plan is for, as its command line names it: the root (with the
+    org file), a project with the org file, or a project as a child updater runs it (the
+    namespace, release lines and root folder the root scope baked into its command)."""
+
+    scope: str
+    org_file: Path | None = None
+    namespace: str | None = None
+    releases: tuple[str, ...] = field(default_factory=tuple)
+    root_folder: str | None = None
+    jobs_path: Path | None = None
+
+    @property
+    def baked(self) -> bool:
+        return self.namespace is not None
+
+
+def resolve_scope(request: ScopeRequest, workdir: Path) -> Scope:
+    """The scope a request names, with its YAML laid out in `workdir`."""
+    if request.scope == ROOT:
+        if request.namespace or request.releases or request.jobs_path:
+            raise EnvDeliveryError("the root scope takes --org-file only, not --namespace/--release/JOBS_PATH")
+        return root_scope(load_organisation(request.org_file or Path("delivery.yaml")), workdir)
+    if request.baked:
+        if request.jobs_path is None or request.root_folder is None:
+            raise EnvDeliveryError("a project scope given by --namespace also needs --release, --root-folder "
+                                   "and JOBS_PATH")
+        return project_scope_from_args(request.scope, request.namespace, list(request.releases),
+                                       request.root_folder, request.jobs_path, workdir)
+    if request.org_file is None:
+        raise EnvDeliveryError(f"scope {request.scope}: give either --namespace/--release/--root-folder/JOBS_PATH "
+                               "(as a child updater does) or --org-file")
+    org = load_organisation(request.org_file)
+    try:
+        project = org.project(request.scope)
+    except KeyError as exc:
+        raise EnvDeliveryError(exc.args[0]) from None
+    jobs_dir = request.jobs_path or local_jobs_dir(project)
+    if jobs_dir is None:
+        raise EnvDeliveryError(f"project {project.name} has no local-checkout in the org file: give JOBS_PATH")
+    return project_scope(org, project, workdir, jobs_dir)
+
+
+def render_for_push(request: ScopeRequest, scope: Scope, conf: Path, workdir: Path) -> pipeline.RenderedScope:
+    """The scope's XML with owner marks, after the job graph passed its checks (see the module)."""
+    config = pipeline.make_jjb_config(conf)
+    owned = frozenset({scope.name})
+    org: Organisation
+    if scope.is_root:
+        org = load_organisation(request.org_file or Path("delivery.yaml"))
+        results = render_scope_list([scope, *project_scopes(org, workdir)], config, owned)
+    elif not request.baked and request.org_file:
+        org = load_organisation(request.org_file)
+        results = render_scope_list([root_scope(org, workdir), scope], config, owned)
+    else:
+        return render_scope(scope, config, owner=scope.name)
+    check_or_raise(build_graph(results, org))
+    return next(result.rendered for result in results if result.scope is scope)

@@ -1,0 +1,65 @@
+"""``update``: render and check one scope, plan it against the server, apply the plan."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from ..errors import EnvDeliveryError
+from ..jjb import pipeline
+from ..push.apply import UpdateReport, apply_plan, desired_items
+from ..push.cache import ScopeCache
+from ..push.client import JenkinsClient, PushError
+from ..push.plan import Plan, make_plan
+from ..push.progress import Progress
+from ..render import render_scope
+from ..scopes import Scope
+from .checked_render import ScopeRequest, render_for_push, resolve_scope
+from .connection import connect, open_cache
+
+
+def update_request(request: ScopeRequest, conf: Path, workers: int = 4, adopt: bool = False,
+                   allow_empty: bool = False, cache_root: Path | None = None, progress_stream=None) -> UpdateReport:
+    """The scoped update an updater job runs: the scope rendered and checked, then pushed."""
+    with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-") as tmp:
+        scope = resolve_scope(request, Path(tmp))
+        rendered = render_for_push(request, scope, conf, Path(tmp))
+        return update_scope(scope, conf, workers=workers, adopt=adopt, allow_empty=allow_empty,
+                            cache_root=cache_root, progress_stream=progress_stream, rendered=rendered)
+
+
+def update_scope(scope: Scope, conf: Path, workers: int = 4, adopt: bool = False, allow_empty: bool = False,
+                 cache_root: Path | None = None, progress_stream=None,
+                 rendered: pipeline.RenderedScope | None = None) -> UpdateReport:
+    """Push `scope` (`rendered`: its XML with owner marks, when already rendered and checked)."""
+    plan, client, cache = plan_scope(scope, conf, adopt, allow_empty, cache_root, rendered)
+    try:
+        progress = Progress(len(plan.writes), progress_stream) if progress_stream and plan.writes else None
+        return apply_plan(plan, client, cache, workers, progress)
+    finally:
+        cache.close()
+
+
+def plan_scope(scope: Scope, conf: Path, adopt: bool = False, allow_empty: bool = False,
+               cache_root: Path | None = None,
+               rendered: pipeline.RenderedScope | None = None) -> tuple[Plan, JenkinsClient, ScopeCache]:
+    """The plan against the live server, with the client and the (locked) cache to apply it."""
+    if rendered is None:
+        rendered = render_scope(scope, pipeline.make_jjb_config(conf), owner=scope.name)
+    client = connect(conf)
+    cache = open_cache(client, scope.name, cache_root)
+    try:
+        server = inventory(client)
+        plan = make_plan(scope.name, scope.namespace, desired_items(rendered), server, cache.entries,
+                         adopt=adopt, allow_empty=allow_empty)
+    except BaseException:
+        cache.close()
+        raise
+    return plan, client, cache
+
+
+def inventory(client: JenkinsClient):
+    try:
+        return client.inventory()
+    except PushError as exc:
+        raise EnvDeliveryError(f"cannot list the server's jobs: {exc}") from None
