@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from pathlib import Path
 
-from ..model.loader import load_organisation
-from ..orchestration.bootstrap import bootstrap
+from ..orchestration.bootstrap import bootstrap_organisation
 from ..orchestration.update import update_request
 from ..push.apply import summary_table
 from .scope_arguments import add_scope_arguments, scope_request
@@ -59,9 +57,7 @@ def print_report(report, as_json: bool) -> None:
 
 
 def run_bootstrap(args) -> int:
-    org = load_organisation(args.org)
-    with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-") as tmp:
-        report = bootstrap(org, args.conf, Path(tmp), ignore_plugins=args.ignore_plugins,
-                                  cache_root=args.cache_dir)
+    report = bootstrap_organisation(args.org, args.conf, ignore_plugins=args.ignore_plugins,
+                                    cache_root=args.cache_dir)
     print(summary_table([report]))
     return 0 if report.ok else 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
@@ -10,6 +11,7 @@ from .. import naming
 from ..errors import EnvDeliveryError
 from ..jjb import pipeline
 from ..jjb.rendered import ItemKind
+from ..model.loader import load_organisation
 from ..model.organisation import Organisation
 from ..push.apply import UpdateReport, apply_plan, desired_items
 from ..push.client import PushError
@@ -46,6 +48,14 @@ def missing_plugins(installed: dict[str, str]) -> list[str]:
         if too_old:
             missing.append(f"{name} (>= {floor}): {have} installed")
     return missing
+
+
+def bootstrap_organisation(org_path: Path, conf: Path, ignore_plugins: bool = False,
+                           cache_root: Path | None = None) -> UpdateReport:
+    """``bootstrap`` for the org file (or its directory) at `org_path`."""
+    org = load_organisation(org_path)
+    with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-") as tmp:
+        return bootstrap(org, conf, Path(tmp), ignore_plugins=ignore_plugins, cache_root=cache_root)
 
 
 def bootstrap(org: Organisation, conf: Path, workdir: Path, ignore_plugins: bool = False,

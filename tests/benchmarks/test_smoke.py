@@ -53,3 +53,20 @@ def test_bench_render_runs(tmp_path):
 def test_push_benchmarks_run(script, tmp_path):
     out = run(script, "--size", "60", "--latency", "0.001", *TINY, tmp_path=tmp_path)
     assert "median ratio" in out
+
+
+@pytest.mark.slow  # two renders of the example organisation, timed
+def test_bench_versions_runs_against_an_installation():
+    """This checkout against itself: the script runs, checks the bytes and prints the ratio."""
+    other = Path(sys.executable).with_name("jjb-envdelivery")
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "bench_versions.py"), "--other", str(other),
+                             "--repeat", "1", "--fast", "0"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "example organisation (400 jobs) (this checkout: JJB_ENVDELIVERY_FAST=0)" in result.stdout
+    assert "median ratio this / other" in result.stdout
+
+
+def test_bench_versions_refuses_a_missing_installation(tmp_path):
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "bench_versions.py"), "--other",
+                             str(tmp_path / "nothing")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "not an executable" in result.stderr
