@@ -147,6 +147,7 @@ def png_colours(path: Path) -> int:
     return len(colours)
 
 
+@pytest.mark.slow  # starts a browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (apt-get install chromium)")
 def test_html_opens_in_headless_chromium(example_graph, tmp_path):
     page = tmp_path / "graph.html"
