@@ -8,13 +8,10 @@ import sys
 
 from .. import __version__
 from ..errors import EnvDeliveryError
+from ..usage import UsageErrorParser
 from . import context, demo, emulator, env, graph, plan, render, update
 
 SUBCOMMANDS = (demo, render, graph, plan, update, env, context, emulator)
-
-# sysexits.h EX_USAGE. argparse's own 2 is what `plan` means by "changes pending"
-# (as `terraform plan -detailed-exitcode`), so a typo must not exit 2.
-EXIT_USAGE = 64
 
 EXIT_CODES_EPILOG = """\
 exit status:
@@ -23,18 +20,6 @@ exit status:
   2   plan: changes pending
   64  usage error (unknown option, missing or invalid argument)
 """
-
-
-class UsageErrorParser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors exit EXIT_USAGE instead of argparse's 2.
-
-    ``add_subparsers`` makes its subparsers of the parser's own class, so every subcommand
-    (and nested subcommand, such as ``env build``) exits the same way.
-    """
-
-    def error(self, message: str):
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

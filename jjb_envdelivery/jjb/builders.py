@@ -14,6 +14,8 @@ from pathlib import PurePosixPath
 
 from jenkins_jobs.errors import InvalidAttributeError, JenkinsJobsException, MissingAttributeError
 
+from ..model.organisation import NAME_PATTERN, PREFIX_PATTERN
+
 CLI = "jjb-envdelivery"
 ENV = "envdelivery-env"
 UPDATE = "envdelivery-update"
@@ -27,10 +29,6 @@ ENV_COMMANDS = {
 }
 
 _ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# The org file's names and name prefixes (model.loader's NAME_PATTERN and PREFIX_PATTERN; a test
-# keeps them equal). Not imported: plain `jenkins-jobs` loads this module for every job.
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*[._-]$")
 
 
 class InvalidValueError(InvalidAttributeError):

@@ -38,7 +38,7 @@ class RenderedItem(XmlJob):
         self.name = name
         self.kind = ItemKind.VIEW if is_view else (ItemKind.FOLDER if xml.tag == FOLDER_TAG else ItemKind.JOB)
         self.description = _as_parsed(xml.findtext("description"))
-        self.source = "?"  # "file:line" of the YAML definition, set by the pipeline
+        self.source = ""  # "file:line" of the YAML definition, set by the pipeline
         self._output = printer(xml) if printer is not None else XmlJob(xml, name).output()
 
     @property

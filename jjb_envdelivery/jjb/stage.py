@@ -48,11 +48,11 @@ class JobStage:
 
 
 def source_of(item) -> str:
-    """The file and line of the definition an expanded job or view came from."""
+    """The file and line of the definition an expanded job or view came from ("" if unknown)."""
     for context in item.context:
         if context.pos is not None:
             return f"{context.pos.path}:{context.pos.line + 1}"
-    return "?"
+    return ""
 
 
 def _mark_owner(items, owner: str) -> None:

@@ -6,14 +6,15 @@ Nothing is returned unless the whole organisation is consistent.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path, PurePosixPath
 
 import yaml
 
 from ..errors import ConfigError
 from .organisation import (
+    NAME_PATTERN,
     NIGHTLY,
+    PREFIX_PATTERN,
     Environments,
     GitRepo,
     Namespace,
@@ -31,10 +32,6 @@ from .yaml_nodes import NodeReader
 
 ORG_FILE_NAME = "delivery.yaml"
 
-# Names become parts of Jenkins job names, branches of paths and CLI arguments: keep them
-# to characters every one of those accepts without quoting.
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*[._-]$")
 CRON_KEYWORDS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 DEFAULT_RETAIN = 5
 

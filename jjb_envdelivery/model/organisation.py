@@ -6,11 +6,18 @@ lives in ``generator``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
 NIGHTLY = "H H(0-5) * * *"
+
+# Names become parts of Jenkins job names, branches of paths and CLI arguments: keep them
+# to characters every one of those accepts without quoting. The org loader and the JJB
+# builders (which take names the root scope baked in) check with these.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*[._-]$")
 
 
 @dataclass(frozen=True)

@@ -87,50 +87,44 @@ def _with_defaults(declared: tuple[Setting, ...], values: dict) -> dict:
     return values
 
 
+def _check(declared: tuple[Setting, ...], pairs, missing_at) -> tuple[dict, list[tuple[object, str, str]]]:
+    """`pairs`: (key, value, key_at, value_at), where `*_at` is what a problem is reported at;
+    returns the given values and every problem as (at, key, message)."""
+    by_name = {s.name: s for s in declared}
+    values: dict = {}
+    problems = []
+    for key, raw, key_at, value_at in pairs:
+        if key not in by_name:
+            problems.append((key_at, key, unknown_key(key, declared)))
+        elif key in values:
+            problems.append((key_at, key, f"duplicate key {key!r}"))
+        else:
+            value, message = check_value(by_name[key], raw)
+            if message:
+                problems.append((value_at, key, message))
+            values[key] = value
+    problems += [(missing_at, s.name, missing_key(s)) for s in declared if s.required and s.name not in values]
+    return values, problems
+
+
 def read_settings(reader: NodeReader, node, declared: tuple[Setting, ...], field: str,
                   parent=None) -> dict | None:
     """Check a settings mapping node (None when left out; then `parent` carries the line of a
     missing required setting). Returns the values with defaults filled in, or None after
     recording every problem with the reader."""
-    problems = len(reader.problems)
-    pairs = []
-    if node is not None:
-        if not isinstance(node, yaml.MappingNode):
-            reader.problem(node, field, "expected a mapping")
-            return None
-        pairs = node.value
-    by_name = {s.name: s for s in declared}
-    values: dict = {}
-    for key_node, value_node in pairs:
-        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-        where = f"{field}.{key}"
-        if key not in by_name:
-            reader.problem(key_node, where, unknown_key(key, declared))
-        elif key in values:
-            reader.problem(key_node, where, f"duplicate key {key!r}")
-        else:
-            value, message = check_value(by_name[key], reader.plain(value_node))
-            if message:
-                reader.problem(value_node, where, message)
-            values[key] = value
-    for setting in declared:
-        if setting.required and setting.name not in values:
-            reader.problem(node if node is not None else parent, f"{field}.{setting.name}", missing_key(setting))
-    return _with_defaults(declared, values) if len(reader.problems) == problems else None
+    if node is not None and not isinstance(node, yaml.MappingNode):
+        reader.problem(node, field, "expected a mapping")
+        return None
+    pairs = [(k.value if isinstance(k, yaml.ScalarNode) else None, reader.plain(v), k, v)
+             for k, v in (node.value if node is not None else [])]
+    values, problems = _check(declared, pairs, node if node is not None else parent)
+    for at, key, message in problems:
+        reader.problem(at, f"{field}.{key}", message)
+    return None if problems else _with_defaults(declared, values)
 
 
 def apply_settings(declared: tuple[Setting, ...], settings: dict, field: str = "settings") -> tuple[dict, list[str]]:
     """The plain-data form of `read_settings` (a provider constructed without an org file):
     the values with defaults, and every problem as ``field.key: message``."""
-    problems, values = [], {}
-    by_name = {s.name: s for s in declared}
-    for key, raw in settings.items():
-        if key not in by_name:
-            problems.append(f"{field}.{key}: {unknown_key(key, declared)}")
-            continue
-        value, message = check_value(by_name[key], raw)
-        if message:
-            problems.append(f"{field}.{key}: {message}")
-        values[key] = value
-    problems += [f"{field}.{s.name}: {missing_key(s)}" for s in declared if s.required and s.name not in settings]
-    return _with_defaults(declared, values), problems
+    values, problems = _check(declared, [(key, raw, None, None) for key, raw in settings.items()], None)
+    return _with_defaults(declared, values), [f"{field}.{key}: {message}" for _, key, message in problems]

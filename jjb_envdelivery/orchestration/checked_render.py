@@ -63,22 +63,45 @@ class ScopeRequest:
         return self.namespace is not None
 
 
-def resolve_scope(request: ScopeRequest, workdir: Path) -> Scope:
-    """The scope a request names, with its YAML laid out in `workdir`."""
+def render_request(request: ScopeRequest, conf: Path, workdir: Path) -> tuple[Scope, pipeline.RenderedScope]:
+    """The scope a request names (its YAML laid out in `workdir`) and its XML with owner marks,
+    after the job graph passed its checks (see the module). The org file is read once."""
+    org = _request_org(request)
+    scope = _resolve_scope(request, org, workdir)
+    config = pipeline.make_jjb_config(conf)
+    owned = frozenset({scope.name})
+    if org is None:  # a child updater: only what the root baked into its command
+        return scope, render_scope(scope, config, owner=scope.name)
+    if scope.is_root:
+        results = render_scope_list([scope, *project_scopes(org, workdir)], config, owned)
+    else:
+        results = render_scope_list([root_scope(org, workdir), scope], config, owned)
+    check_or_raise(build_graph(results, org))
+    return scope, next(result.rendered for result in results if result.scope is scope)
+
+
+def _request_org(request: ScopeRequest) -> Organisation | None:
     if request.scope == ROOT:
-        if request.namespace or request.releases or request.jobs_path:
+        if request.baked or request.releases or request.jobs_path:
             raise EnvDeliveryError("the root scope takes --org-file only, not --namespace/--release/JOBS_PATH")
-        return root_scope(load_organisation(request.org_file or Path("delivery.yaml")), workdir)
+        return load_organisation(request.org_file or Path("delivery.yaml"))
     if request.baked:
         if request.jobs_path is None or request.root_folder is None:
             raise EnvDeliveryError("a project scope given by --namespace also needs --release, --root-folder "
                                    "and JOBS_PATH")
-        return project_scope_from_args(request.scope, request.namespace, list(request.releases),
-                                       request.root_folder, request.jobs_path, workdir)
+        return None
     if request.org_file is None:
         raise EnvDeliveryError(f"scope {request.scope}: give either --namespace/--release/--root-folder/JOBS_PATH "
                                "(as a child updater does) or --org-file")
-    org = load_organisation(request.org_file)
+    return load_organisation(request.org_file)
+
+
+def _resolve_scope(request: ScopeRequest, org: Organisation | None, workdir: Path) -> Scope:
+    if org is None:
+        return project_scope_from_args(request.scope, request.namespace, list(request.releases),
+                                       request.root_folder, request.jobs_path, workdir)
+    if request.scope == ROOT:
+        return root_scope(org, workdir)
     try:
         project = org.project(request.scope)
     except KeyError as exc:
@@ -87,20 +110,3 @@ def resolve_scope(request: ScopeRequest, workdir: Path) -> Scope:
     if jobs_dir is None:
         raise EnvDeliveryError(f"project {project.name} has no local-checkout in the org file: give JOBS_PATH")
     return project_scope(org, project, workdir, jobs_dir)
-
-
-def render_for_push(request: ScopeRequest, scope: Scope, conf: Path, workdir: Path) -> pipeline.RenderedScope:
-    """The scope's XML with owner marks, after the job graph passed its checks (see the module)."""
-    config = pipeline.make_jjb_config(conf)
-    owned = frozenset({scope.name})
-    org: Organisation
-    if scope.is_root:
-        org = load_organisation(request.org_file or Path("delivery.yaml"))
-        results = render_scope_list([scope, *project_scopes(org, workdir)], config, owned)
-    elif not request.baked and request.org_file:
-        org = load_organisation(request.org_file)
-        results = render_scope_list([root_scope(org, workdir), scope], config, owned)
-    else:
-        return render_scope(scope, config, owner=scope.name)
-    check_or_raise(build_graph(results, org))
-    return next(result.rendered for result in results if result.scope is scope)

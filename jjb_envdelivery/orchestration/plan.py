@@ -13,9 +13,8 @@ from ..push.apply import desired_items
 from ..push.client import PushError, ServerItem
 from ..push.diff import config_diff
 from ..push.plan import CHANGE, DesiredItem, Plan, PlanAction, make_plan
-from ..render import render_scope
 from ..scopes import Scope
-from .checked_render import ScopeRequest, render_for_push, resolve_scope
+from .checked_render import ScopeRequest, render_request
 from .connection import connect, open_cache
 
 SERVER = "server"
@@ -58,19 +57,16 @@ class PlanResult:
 def plan_request(request: ScopeRequest, conf: Path, adopt: bool = False, allow_empty: bool = False,
                  cache_root: Path | None = None) -> PlanResult:
     with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-") as tmp:
-        scope = resolve_scope(request, Path(tmp))
-        rendered = render_for_push(request, scope, conf, Path(tmp))
-        return plan_only(scope, conf, adopt=adopt, allow_empty=allow_empty, cache_root=cache_root,
-                         rendered=rendered)
+        scope, rendered = render_request(request, conf, Path(tmp))
+        return plan_only(scope, rendered, conf, adopt=adopt, allow_empty=allow_empty, cache_root=cache_root)
 
 
-def plan_only(scope: Scope, conf: Path, adopt: bool = False, allow_empty: bool = False,
-              cache_root: Path | None = None, rendered: pipeline.RenderedScope | None = None) -> PlanResult:
-    """Plan against the live server; where it cannot be reached, against the last applied
-    configuration this scope recorded. A change whose current configuration cannot be read
-    (403, 500 ...) is still planned, with the reason in place of its diff."""
-    if rendered is None:
-        rendered = render_scope(scope, pipeline.make_jjb_config(conf), owner=scope.name)
+def plan_only(scope: Scope, rendered: pipeline.RenderedScope, conf: Path, adopt: bool = False,
+              allow_empty: bool = False, cache_root: Path | None = None) -> PlanResult:
+    """Plan `rendered` (the scope's checked XML with owner marks) against the live server; where it
+    cannot be reached, against the last applied configuration this scope recorded. A change whose
+    current configuration cannot be read (403, 500 ...) is still planned, with the reason in place
+    of its diff."""
     desired = desired_items(rendered)
     client = connect(conf, attempts=2)
     cache = open_cache(client, scope.name, cache_root)

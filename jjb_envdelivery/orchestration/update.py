@@ -14,7 +14,7 @@ from ..push.plan import Plan, make_plan
 from ..push.progress import Progress
 from ..render import render_scope
 from ..scopes import Scope
-from .checked_render import ScopeRequest, render_for_push, resolve_scope
+from .checked_render import ScopeRequest, render_request
 from .connection import connect, open_cache
 
 
@@ -22,8 +22,7 @@ def update_request(request: ScopeRequest, conf: Path, workers: int = 4, adopt: b
                    allow_empty: bool = False, cache_root: Path | None = None, progress_stream=None) -> UpdateReport:
     """The scoped update an updater job runs: the scope rendered and checked, then pushed."""
     with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-") as tmp:
-        scope = resolve_scope(request, Path(tmp))
-        rendered = render_for_push(request, scope, conf, Path(tmp))
+        scope, rendered = render_request(request, conf, Path(tmp))
         return update_scope(scope, conf, workers=workers, adopt=adopt, allow_empty=allow_empty,
                             cache_root=cache_root, progress_stream=progress_stream, rendered=rendered)
 

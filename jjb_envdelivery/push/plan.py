@@ -52,8 +52,7 @@ class DesiredItem:
     def from_rendered(cls, item: RenderedItem) -> "DesiredItem":
         """What the render already knows of the item: no parsing."""
         xml = item.output()
-        return cls(item.name, item.kind, xml, hashlib.sha256(xml).hexdigest(), item.description,
-                   "" if item.source == "?" else item.source)
+        return cls(item.name, item.kind, xml, hashlib.sha256(xml).hexdigest(), item.description, item.source)
 
     @classmethod
     def from_stored_xml(cls, name: str, xml: bytes, kind: ItemKind) -> "DesiredItem":

@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ..usage import UsageErrorParser
 from .emulator_api import Beans, export, make_pruner
 from .emulator_faults import Decision, Fault, FaultPlan
 from .emulator_state import (
@@ -858,19 +859,9 @@ def _load_plugins(path: str) -> list[dict[str, Any]]:
     return data
 
 
-class _UsageErrorParser(argparse.ArgumentParser):
-    """Usage errors exit 64 (sysexits.h EX_USAGE), not argparse's 2, as with every other
-    `jjb-envdelivery` subcommand (cli.main.UsageErrorParser; the emulator imports nothing of
-    the package)."""
-
-    def error(self, message: str):
-        self.print_usage(sys.stderr)
-        self.exit(64, f"{self.prog}: error: {message}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _UsageErrorParser(prog="jjb-envdelivery emulator",
-                          description="Serve a Jenkins REST emulator on loopback.")
+    p = UsageErrorParser(prog="jjb-envdelivery emulator",
+                         description="Serve a Jenkins REST emulator on loopback.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
     p.add_argument("--state-dir", help="persist state here (state.json) across restarts")

@@ -36,7 +36,7 @@ SUBCOMMANDS = [argv for argv, _ in _subcommands(build_parser())]
 
 
 def test_usage_exit_code_is_neither_success_nor_changes_pending():
-    from jjb_envdelivery.cli.main import EXIT_USAGE
+    from jjb_envdelivery.usage import EXIT_USAGE
 
     assert EXIT_USAGE == 64
     assert EXIT_USAGE not in (0, 1, 2)
@@ -92,7 +92,7 @@ def test_every_subcommand_unknown_option_exits_64(argv, capsys):
 
 def test_every_parser_is_the_usage_error_parser():
     """Nested subparsers (`env build`) inherit the class from add_subparsers."""
-    from jjb_envdelivery.cli.main import UsageErrorParser
+    from jjb_envdelivery.usage import UsageErrorParser
 
     parser = build_parser()
     assert type(parser) is UsageErrorParser

@@ -221,13 +221,6 @@ def test_good_values_still_render(tmp_path, component, data, expected):
     assert expected in output
 
 
-def test_name_patterns_are_the_org_files():
-    from jjb_envdelivery.model import loader
-
-    assert builders.NAME_PATTERN.pattern == loader.NAME_PATTERN.pattern
-    assert builders.PREFIX_PATTERN.pattern == loader.PREFIX_PATTERN.pattern
-
-
 def test_render_command_reports_a_bad_namespace_without_a_traceback(tmp_path):
     jobs = tmp_path / "jobs"
     jobs.mkdir()
