@@ -11,10 +11,11 @@ import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from .. import naming
 from ..errors import EnvDeliveryError
+from ..jenkins_names import ItemIndex, split_names
 from ..model.organisation import NamespaceKind, Organisation
 from .model import (
     ARTIFACT,
@@ -91,11 +92,6 @@ class JobFacts:
         return any(upstream for _, _, _, upstream in self.refs)
 
 
-def split_names(value: str | None) -> list[str]:
-    """Jenkins's ``Items.fromNameList``: comma-separated, each trimmed, empty entries skipped."""
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
-
-
 def _is(element: ET.Element, cls: str) -> bool:
     # A describable is written either as its own tag or as <tag class="...">.
     return element.tag == cls or element.get("class") == cls
@@ -147,65 +143,6 @@ def read_job(name: str, xml: bytes | str) -> JobFacts:
                 for child in split_names(projects.text):
                     facts.refs.append((TRIGGER, label, child, False))
     return facts
-
-
-class ItemIndex:
-    """Item names as Jenkins looks them up: without case, through folders."""
-
-    def __init__(self, items: Iterable[tuple[str, bool]]):
-        self.items: dict[str, tuple[str, bool]] = {}
-        for name, is_group in items:
-            self.items.setdefault(name.lower(), (name, is_group))
-        # A folder no scope generates still holds its jobs on the server.
-        for name, _ in list(self.items.values()):
-            parts = name.split("/")
-            for end in range(1, len(parts)):
-                self.items.setdefault("/".join(parts[:end]).lower(), ("/".join(parts[:end]), True))
-
-    def full(self, name: str) -> tuple[str, bool] | None:
-        """``Jenkins.getItemByFullName``."""
-        return self.items.get("/".join(t for t in name.split("/") if t).lower())
-
-    def resolve(self, name: str, job: str) -> tuple[tuple[str, bool] | None, tuple[str, ...]]:
-        """``Items.getItem(name, job.getParent())``: the item found (if any) and the full names
-        looked up, for messages."""
-        context = job.split("/")[:-1]
-        full_name = "/".join(t for t in name.split("/") if t)
-        if name.startswith("/"):
-            return self.full(name), (full_name,)
-        tried = tuple(dict.fromkeys(c for c in (_lexical(context, name), full_name) if c))
-        ctx: list[str] | None = list(context)
-        for token in (t for t in name.split("/") if t):
-            if token == "..":
-                if ctx:  # a folder is an Item: go to its parent
-                    ctx = ctx[:-1]
-                    continue
-                ctx = None  # above the root
-                break
-            if token == ".":
-                continue
-            if ctx and not self.items[("/".join(ctx)).lower()][1]:
-                return None, tried  # a job holds no items; Jenkins gives up without a fallback
-            child = ctx + [token]
-            if "/".join(child).lower() not in self.items:
-                ctx = None
-                break
-            ctx = child
-        if ctx:
-            return self.items["/".join(ctx).lower()], tried
-        return self.full(name), tried
-
-
-def _lexical(context: list[str], name: str) -> str | None:
-    parts = list(context)
-    for token in (t for t in name.split("/") if t):
-        if token == "..":
-            if not parts:
-                return None
-            parts.pop()
-        elif token != ".":
-            parts.append(token)
-    return "/".join(parts) or None
 
 
 class _Namer:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from jjb_envdelivery.graph.build import ItemIndex, read_job, split_names
+from jjb_envdelivery.graph.build import read_job
+from jjb_envdelivery.jenkins_names import ItemIndex, split_names
 from jjb_envdelivery.orchestration.checked_render import graph_of_organisation
 
 from .conftest import add_yaml
