@@ -4,10 +4,13 @@ One implementation for the graph checks and for the test instruments (the REST e
 runner), each rule cited to the source read (see ``shared/reference/jenkins-plugin-semantics.md``
 for the snapshots: jenkinsci/jenkins @ ff9430ee, copyartifact-plugin @ 93781725):
 
-- ``ItemIndex.resolve``: ``Jenkins.getItem(String path, ItemGroup context)``
+- ``ItemIndex.lookup`` / ``ItemIndex.resolve``: ``Jenkins.getItem(String path, ItemGroup context)``
   (core Jenkins.java:3050-3092): a leading ``/`` is absolute; otherwise a walk from the context
-  (``..`` = parent, ``.`` skipped), falling back to the full name; lookups ignore case
-  (Jenkins.java:489, AbstractFolder.java:198).
+  (``..`` = parent, ``.`` skipped), falling back to the full name (``Lookup.by_fallback``);
+  lookups ignore case (Jenkins.java:489, AbstractFolder.java:198).
+- ``ItemIndex.view_member``: a ListView's ``jobNames`` (core ListView.java:218-258): a direct
+  child's name, or with ``recurse`` a descendant's name relative to the view's group; no ``..``,
+  no leading ``/``, no fallback; without case.
 - ``split_names``: ``Items.fromNameList`` (core Items.java:263-278): comma-separated, trimmed,
   blanks dropped; no wildcards.
 - ``relative_name_from``: ``Functions.getRelativeNameFrom(item, group)`` (core Functions.java:1457-1494).
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 
 def split_names(value: str | None) -> list[str]:
@@ -65,6 +69,17 @@ def copy_permitted(allowed: Sequence[str], copier: str, owner: str) -> bool:
     return any(copy_name_match(relative, p) or copy_name_match(absolute, p) for p in allowed)
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """What ``Jenkins.getItem(path, context)`` finds, and how."""
+
+    item: tuple[str, bool] | None  # (full name as generated, holds items?), None: nothing
+    tried: tuple[str, ...]  # the full names looked up, in Jenkins's order, for messages
+    # Found only by the "classic interpretation" fallback to the full name (Jenkins.java:3090-3091):
+    # the relative walk found nothing, so a rename in the UI does not rewrite the reference.
+    by_fallback: bool = False
+
+
 class ItemIndex:
     """Item names as Jenkins looks them up: without case, through folders."""
 
@@ -85,13 +100,20 @@ class ItemIndex:
     def resolve(self, name: str, job: str) -> tuple[tuple[str, bool] | None, tuple[str, ...]]:
         """``Items.getItem(name, job.getParent())``: the item found (if any) and the full names
         looked up, for messages."""
-        context = job.split("/")[:-1]
-        full_name = "/".join(t for t in name.split("/") if t)
+        found = self.lookup(name, parent_of(job))
+        return found.item, found.tried
+
+    def lookup(self, name: str, context: str) -> Lookup:
+        """``Jenkins.getItem(name, context)`` from the item group ``context`` (a folder's full
+        name, '' for the root), as Jenkins.java:3050-3092 walks it."""
+        tokens = [t for t in name.split("/") if t]  # StringTokenizer skips empty tokens
+        full_name = "/".join(tokens)
         if name.startswith("/"):
-            return self.full(name), (full_name,)
-        tried = tuple(dict.fromkeys(c for c in (_lexical(context, name), full_name) if c))
-        ctx: list[str] | None = list(context)
-        for token in (t for t in name.split("/") if t):
+            return Lookup(self.full(name), (full_name,))
+        group = [t for t in context.split("/") if t]
+        tried = tuple(dict.fromkeys(c for c in (_lexical(group, name), full_name) if c))
+        ctx: list[str] | None = group
+        for token in tokens:
             if token == "..":
                 if ctx:  # a folder is an Item: go to its parent
                     ctx = ctx[:-1]
@@ -100,16 +122,28 @@ class ItemIndex:
                 break
             if token == ".":
                 continue
-            if ctx and not self.items[("/".join(ctx)).lower()][1]:
-                return None, tried  # a job holds no items; Jenkins gives up without a fallback
+            if ctx and not self.items.get("/".join(ctx).lower(), ("", True))[1]:
+                return Lookup(None, tried)  # a job holds no items; Jenkins gives up without a fallback
             child = ctx + [token]
             if "/".join(child).lower() not in self.items:
                 ctx = None
                 break
             ctx = child
-        if ctx:
-            return self.items["/".join(ctx).lower()], tried
-        return self.full(name), tried
+        if ctx and "/".join(ctx).lower() in self.items:
+            return Lookup(self.items["/".join(ctx).lower()], tried)
+        found = self.full(name)
+        return Lookup(found, tried, by_fallback=found is not None)
+
+    def view_member(self, name: str, group: str, recurse: bool) -> tuple[str, bool] | None:
+        """The item a ListView owned by ``group`` shows for the entry ``name`` of its ``jobNames``
+        (ListView.java:218-258): without ``recurse`` the group's child called ``name``
+        (``ItemGroup.getItem``); with it, any item below the group whose name relative to the
+        group is ``name`` (``getRelativeNameFrom``). Case is ignored (the set's comparator)."""
+        tokens = name.split("/")
+        if any(t in ("", ".", "..") for t in tokens) or (len(tokens) > 1 and not recurse):
+            return None
+        below = f"{group}/{name}" if group else name
+        return self.items.get(below.lower())
 
 
 def _lexical(context: list[str], name: str) -> str | None:

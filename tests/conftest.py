@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,24 @@ def corpora_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"no corpora at {path} (set JJB_ENVDELIVERY_SHARED to its parent)")
     return path
+
+
+def _require_commands(*names: str) -> None:
+    """Skip a test whose real tools (git, dpkg-deb, ...) this machine lacks; in CI (``CI`` set,
+    as .ci/run's callers set it) fail instead: .ci/run installs them, so a skip there is a bug."""
+    missing = [name for name in names if shutil.which(name) is None]
+    if not missing:
+        return
+    message = f"needs {', '.join(missing)} on PATH (.ci/run installs them)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def require_commands():
+    """``require_commands("git", "dpkg-deb")`` at the start of a test (see _require_commands)."""
+    return _require_commands
 
 
 MANY_PROJECTS = 40  # enough projects for a plain JJB input to be split over several workers

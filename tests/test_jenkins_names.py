@@ -2,7 +2,8 @@
 
 copyartifact-plugin @ 937817258df3, src/test/java/hudson/plugins/copyartifact/
 CopyArtifactPermissionPropertyTest.java: ``testIsNameMatch`` (lines 138-161) and
-``testCanCopyArtifact`` (lines 165-226, with a folder named ``folder``).
+``testCanCopyArtifact`` (lines 165-226, with a folder named ``folder``); jenkinsci/jenkins @
+ff9430ee1dc6: core's ItemsTest and ListViewTest (cited at each case).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from jjb_envdelivery.jenkins_names import (
+    ItemIndex,
     copy_name_match,
     copy_permitted,
     relative_name_from,
@@ -81,3 +83,61 @@ def test_relative_name_from(item, group, expected):
 def test_split_names_as_items_from_name_list():
     assert split_names(" a, ,b ,, c/d ,") == ["a", "b", "c/d"]
     assert split_names(None) == [] and split_names("") == []
+
+
+# Items for core's ItemsTest (core/src/test/java/hudson/model/ItemsTest.java @ ff9430ee1dc6): groups
+# foo, foo/bar, foo/bar/baz, foo/baz and jobs bar, foo/bar/baz/qux, foo/baz/qux.
+ITEMS = ItemIndex([("foo", True), ("foo/bar", True), ("foo/bar/baz", True), ("foo/baz", True), ("bar", False),
+                   ("foo/bar/baz/qux", False), ("foo/baz/qux", False)])
+
+
+@pytest.mark.parametrize("name, context, found", [
+    # ItemsTest.getCanonicalName (lines 33-42): the item each relative path names, which
+    # Jenkins.getItem (Jenkins.java:3050-3092) finds by its walk, without the fallback
+    ("foo", "", "foo"), ("/foo", "", "foo"), ("foo/bar", "", "foo/bar"), ("bar", "foo", "foo/bar"),
+    ("/bar", "foo", "bar"), ("../bar", "foo", "bar"), ("./bar", "foo", "foo/bar"),
+    ("baz/qux", "foo/bar", "foo/bar/baz/qux"), ("../baz/qux", "foo/bar", "foo/baz/qux"),
+    # '..' leaves a job as it leaves a folder (Jenkins.java:3062-3066); names ignore case (:489)
+    ("qux/../qux", "foo/baz", "foo/baz/qux"), ("../BAZ/Qux", "foo/bar", "foo/baz/qux"),
+])
+def test_lookup_walks_from_the_context(name, context, found):
+    lookup = ITEMS.lookup(name, context)
+    assert lookup.item[0] == found and not lookup.by_fallback
+
+
+@pytest.mark.parametrize("name, context", [
+    # ItemsTest.getCanonicalName's illegal paths (lines 44-51): above the root; Jenkins.getItem
+    # falls back to getItemByFullName, which finds no item called '..'
+    ("..", ""), ("../..", "foo"), ("foo/../..", ""),
+    # a name token after a job: null at once, no fallback (Jenkins.java:3075-3084), though
+    # 'foo/bar' would be found by its full name
+    ("qux/bar", "foo/baz"),
+])
+def test_lookup_finds_nothing(name, context):
+    assert ITEMS.lookup(name, context).item is None
+
+
+def test_lookup_falls_back_to_the_full_name_and_says_so():
+    # copyartifact's CopyArtifactTest.testMostlyAbsolute (lines 1507-1525): "folder/foo" from
+    # other/bar is found "for backward compatibility", by Jenkins.java:3090-3091.
+    lookup = ITEMS.lookup("foo/baz/qux", "foo/bar")
+    assert (lookup.item, lookup.tried, lookup.by_fallback) == (
+        ("foo/baz/qux", False), ("foo/bar/foo/baz/qux", "foo/baz/qux"), True)
+    assert ITEMS.resolve("foo/baz/qux", "foo/bar/job") == (("foo/baz/qux", False),
+                                                            ("foo/bar/foo/baz/qux", "foo/baz/qux"))
+
+
+@pytest.mark.parametrize("name, group, recurse, found", [
+    # ListView.getItems (core ListView.java:218-258): with recurse, descendants by their name
+    # relative to the view's group (ListViewTest.renamesMovesAndDeletes, lines 158-181), without case
+    # (ListView.java:88)
+    ("foo/bar/baz/qux", "", True, "foo/bar/baz/qux"), ("baz/qux", "foo", True, "foo/baz/qux"),
+    ("FOO/BAZ", "", True, "foo/baz"), ("/foo/baz", "", True, None), ("../bar", "foo", True, None),
+    ("foo//baz", "", True, None), ("./foo", "", True, None),
+    # without it, the group's own items by name
+    ("bar", "", False, "bar"), ("Foo", "", False, "foo"), ("foo/baz", "", False, None),
+    ("baz", "foo", False, "foo/baz"),
+])
+def test_list_view_members(name, group, recurse, found):
+    item = ITEMS.view_member(name, group, recurse)
+    assert (item[0] if item else None) == found

@@ -1,14 +1,19 @@
 """``jjb-envdelivery demo``: the example organisation pushed, end to end, into the Jenkins REST
-emulator: bootstrap, then the root scope's update, then every team's."""
+emulator (bootstrap, then the root scope's update, then every team's), then the paper's loop run
+through the job runner: a commit to the provisioning tool, its CI, package and deliver jobs, and
+every environment variant's build, verify and gc jobs (cli/demo_loop.py)."""
 
 from __future__ import annotations
 
+import json
 import secrets
+import sys
 import tempfile
 import threading
 from pathlib import Path
 
 from ..data_dirs import example_org_dir
+from ..errors import EnvDeliveryError
 from ..model.loader import load_organisation
 from ..orchestration.bootstrap import REQUIRED_PLUGINS
 from ..orchestration.demo import push_organisation
@@ -22,15 +27,21 @@ DEMO_USER = "demo"
 def add_parser(commands) -> None:
     parser = commands.add_parser(
         "demo",
-        help="push the example organisation into a local Jenkins REST emulator",
-        description="Starts the Jenkins REST emulator on 127.0.0.1 (it stores and checks configuration and "
-        "runs no builds), bootstraps the organisation into it, runs the root scope's update and every "
-        "team's, prints what it made and where to look, and stops the emulator (or keeps it with --keep).",
+        help="push the example organisation into a local Jenkins REST emulator and run the paper's loop",
+        description="Starts the Jenkins REST emulator on 127.0.0.1, bootstraps the organisation into it, "
+        "runs the root scope's update and every team's, then commits a new version of the provisioning "
+        "tool to a local git repository and runs what follows with the job runner (a test instrument that "
+        "runs the generated jobs on this machine; not Jenkins): the tool's CI, package and deliver jobs and "
+        "every environment variant's build, verify and gc jobs, with the local provider. Exit status 0 when "
+        "every build succeeded and every variant's template ended verified. Needs git and dpkg-deb.",
     )
     parser.add_argument("org", nargs="?", type=Path, help="org directory (default: the example organisation)")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--state-dir", type=Path, help="keep the emulator's state here across runs")
-    parser.add_argument("--keep", action="store_true", help="keep serving until interrupted")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep serving (and the demo's files) until interrupted")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object (builds, templates) on stdout; the rest goes to stderr")
     parser.set_defaults(run=run)
 
 
@@ -42,8 +53,20 @@ def demo_plugins() -> list[dict]:
 
 
 def run(args) -> int:
+    # The job runner is imported only when the demo runs: the other commands never need it.
+    from ..testing.job_runner import RunnerError
+    from .demo_loop import check_prerequisites, report, run_loop, why_no_loop
+
+    out = sys.stderr if args.json else sys.stdout
+
+    def say(text: str) -> None:
+        print(text, file=out, flush=True)
+
     org_dir = args.org or example_org_dir()
     org = load_organisation(org_dir)
+    no_loop = why_no_loop(org)
+    if no_loop is None:
+        check_prerequisites()  # before anything starts
     token = secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-demo-") as tmp, JenkinsEmulator(
         port=args.port, users={DEMO_USER: secrets.token_hex(8)}, tokens={DEMO_USER: token},
@@ -53,20 +76,45 @@ def run(args) -> int:
         conf = work / "jenkins_jobs.ini"
         conf.write_text(f"[jenkins]\nurl={emulator.url}\nuser={DEMO_USER}\npassword={token}\n"
                         "query_plugins_info=False\n", encoding="utf-8")
-        cache = work / "cache"
-        print(f"Jenkins REST emulator at {emulator.url} (stores configuration, runs no builds)")
-        reports = push_organisation(org, conf, work, cache)
-        print(summary_table(reports))
+        say(f"Jenkins REST emulator at {emulator.url} (stores configuration; the job runner runs the builds)")
+        reports = push_organisation(org, conf, work, work / "cache", say=say)
+        say(summary_table(reports))
         jobs = len(emulator.jobs())
         views = len([v for v in emulator.views() if v != "all"])  # "all" is every server's default view
-        print(f"\n{jobs} jobs and folders and {views} views are stored. Look at them with:\n"
-              f"  curl -s -u {DEMO_USER}:{token} '{emulator.url}api/json?tree=jobs[name,jobs[name]],views[name]'\n"
-              f"  curl -s -u {DEMO_USER}:{token} '{emulator.url}job/{org.root_folder}/job/root-updater/config.xml'")
-        failed = not all(r.ok for r in reports)
-        if args.keep:
-            print("Serving until interrupted (Ctrl-C).")
-            try:
-                threading.Event().wait()
-            except KeyboardInterrupt:
-                pass
-        return 1 if failed else 0
+        say(f"\n{jobs} jobs and folders and {views} views are stored.")
+        if not all(r.ok for r in reports):
+            if args.json:
+                print(json.dumps({"builds": [], "templates": [], "ok": False,
+                                  "failed-scopes": [r.scope for r in reports if not r.ok]}))
+            return 1
+        if no_loop is not None:
+            say(f"\nNo loop: {no_loop}. Pushed only.")
+            if args.json:
+                print(json.dumps({"builds": [], "templates": [], "ok": True, "no-loop": no_loop}))
+            _keep_serving(args, work, say)
+            return 0
+        say("\nThe paper's loop, run by the job runner (runs the generated jobs on this machine; not Jenkins):")
+        try:
+            result = run_loop(emulator, org, work, say)
+        except RunnerError as exc:
+            raise EnvDeliveryError(f"demo: the job runner cannot run a generated job: {exc}") from None
+        say(report(result))
+        tree = "jobs[name,lastBuild[number,result],jobs[name,lastBuild[number,result]]]"
+        say(f"\nLook at the jobs and their builds with:\n"
+            f"  curl -s -u {DEMO_USER}:{token} '{emulator.url}api/json?tree={tree}'")
+        if args.json:
+            print(json.dumps(result.to_json(), indent=2))
+        _keep_serving(args, work, say)
+        return 0 if result.ok else 1
+
+
+def _keep_serving(args, work: Path, say) -> None:
+    if not args.keep:
+        say(f"\nThe demo's files (repositories, agents, environments) in {work} are removed now; "
+            "--keep keeps them, and the emulator, until interrupted.")
+        return
+    say(f"Serving until interrupted (Ctrl-C); the demo's files are in {work}.")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass

@@ -118,7 +118,7 @@ def run_build(args) -> int:
 def run_verify(args) -> int:
     with _provider(args) as (org, provider):
         template = lifecycle.select_for_verify(provider, args.template, args.variant, args.release)
-        lifecycle.verify(org, provider, template)
+        lifecycle.verify(org, provider, template, artifacts_dir=args.artifacts)
     return 0
 
 

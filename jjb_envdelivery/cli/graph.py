@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 
 from ..errors import EnvDeliveryError
-from ..graph import check
+from ..graph import check, check_warnings
 from ..graph.dot import dot_to_svg, to_dot
 from ..graph.html import to_html
 from ..model.loader import ORG_FILE_NAME
 from ..orchestration.checked_render import graph_of_organisation
 
 FORMATS = ("dot", "svg", "html", "json")
+WARNINGS_SHOWN = 10  # the rest are in the JSON: a large organisation can have hundreds
 
 
 def add_parser(commands) -> None:
@@ -21,10 +22,15 @@ def add_parser(commands) -> None:
         "graph",
         help="check the job graph (triggers, copied artifacts, updaters) and draw it",
         description="Render every scope of the organisation, build the graph of its jobs from the XML "
-        "(scm, trigger, artifact and generates edges) and check it: dangling job names, trigger/artifact "
-        "cycles, names generated twice, CD jobs nothing can start, environment variants whose services "
-        "have no package job on a release line. Writes the picture even when checks fail (problem jobs "
-        "are outlined in red), then exits 1 listing the problems. html needs no Graphviz; svg runs `dot`.",
+        "(scm, trigger, artifact and generates edges) and check it: dangling job names (pipeline views' "
+        "firstJob too), "
+        "trigger/artifact cycles, names generated twice, CD jobs nothing can start, environment variants "
+        "whose services have no package job on a release line, artifact copies the source job's "
+        "CopyArtifactPermissionProperty does not permit. Writes the picture even when checks fail (problem "
+        "jobs are outlined in red), then exits 1 listing the problems. Warnings (names found only through "
+        "Jenkins's fallback to the full name, copy grants matching no job, view entries that only make a "
+        "view show less) are listed and do not fail. "
+        "html needs no Graphviz; svg runs `dot`.",
     )
     parser.add_argument("org", type=Path, help="org directory or org file")
     parser.add_argument("--format", choices=FORMATS, default="html", help="output format (default html)")
@@ -41,12 +47,20 @@ def run(args) -> int:
         raise EnvDeliveryError(f"{org}: no organisation here (expected a directory holding {ORG_FILE_NAME}, "
                                "or the org file)")
     graph = graph_of_organisation(org, conf=args.conf)
-    problems = check(graph)
+    problems, warnings = check(graph), check_warnings(graph)
     if not args.check_only:
         shown = graph.for_release(args.release) if args.release else graph
-        _write(_picture(shown, args.format, problems), args.output)
+        _write(_picture(shown, args.format, problems, warnings), args.output)
     for note in graph.notes:
         print(f"note: {note}", file=sys.stderr)
+    if warnings:
+        heading = "1 warning" if len(warnings) == 1 else f"{len(warnings)} warnings"
+        print(f"jjb-envdelivery: {heading} (they do not fail):", file=sys.stderr)
+        for warning in warnings[:WARNINGS_SHOWN]:
+            print(f"  {warning}", file=sys.stderr)
+        if len(warnings) > WARNINGS_SHOWN:
+            print(f"  ... and {len(warnings) - WARNINGS_SHOWN} more (`graph --format json` lists every one)",
+                  file=sys.stderr)
     if problems:
         heading = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
         print(f"jjb-envdelivery: error: the job graph has {heading}:", file=sys.stderr)
@@ -62,7 +76,7 @@ def run(args) -> int:
     return 0
 
 
-def _picture(graph, fmt: str, problems) -> str:
+def _picture(graph, fmt: str, problems, warnings) -> str:
     flagged = {job for p in problems for job in p.jobs}
     if fmt == "dot":
         return to_dot(graph, flagged)
@@ -70,8 +84,8 @@ def _picture(graph, fmt: str, problems) -> str:
         return dot_to_svg(to_dot(graph, flagged))
     if fmt == "json":
         data = graph.to_json()
-        data["problems"] = [{"check": p.check, "jobs": list(p.jobs), "field": p.field, "message": p.message}
-                            for p in problems]
+        data["problems"] = [{"check": p.check, "level": p.level, "jobs": list(p.jobs), "field": p.field,
+                             "message": p.message} for p in problems + warnings]
         return json.dumps(data, indent=2) + "\n"
     return to_html(graph, f"Pipeline graph of {graph.name}", problems)
 

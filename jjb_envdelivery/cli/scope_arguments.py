@@ -16,6 +16,8 @@ def add_scope_arguments(parser) -> None:
     parser.add_argument("--release", action="append", default=[], metavar="NAME=BRANCH",
                         help="project scope: a release line (repeatable)")
     parser.add_argument("--root-folder", help="project scope: the root scope's folder")
+    parser.add_argument("--build-timeout", type=int, metavar="MINUTES",
+                        help="project scope: the teams' job timeout, at least 3 (default 60; baked in by the root)")
     parser.add_argument("jobs_path", nargs="?", type=Path, help="project scope: the team's job YAML directory")
     parser.add_argument("--adopt", action="store_true", help="take over existing items no updater owns")
     parser.add_argument("--allow-empty", action="store_true",
@@ -25,4 +27,4 @@ def add_scope_arguments(parser) -> None:
 
 def scope_request(args) -> ScopeRequest:
     return ScopeRequest(args.scope, org_file=args.org_file, namespace=args.namespace, releases=tuple(args.release),
-                        root_folder=args.root_folder, jobs_path=args.jobs_path)
+                        root_folder=args.root_folder, jobs_path=args.jobs_path, build_timeout=args.build_timeout)

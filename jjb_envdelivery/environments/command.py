@@ -18,6 +18,9 @@ Settings::
           delete-template: jenga delete-template
           list-environments: jenga environments    # optional (gc then sees no environment in use)
 
+The provider reads no credential itself (``credential-id`` is refused): the commands are the
+organisation's, and find theirs as the agent provides them.
+
 Each command runs through the shell, gets one JSON request on stdin and must exit 0 printing one
 JSON value on stdout (stderr goes to the log). Requests and answers:
 
@@ -60,6 +63,7 @@ class CommandProvider(Provider):
         Setting("list-environments", str, help="the shell command listing environments (else gc sees none in use)"),
         Setting("timeout", float, default=3600.0, help="seconds per command"),
     )
+    CREDENTIAL = None  # it reads none; the organisation's commands find their own
 
     def __init__(self, settings: dict, org_dir: Path):
         super().__init__(settings, org_dir)

@@ -20,6 +20,7 @@ from ..model.organisation import Organisation, Variant
 from . import catalog, envconfig
 from .catalog import BUILT, FAILED, VERIFIED, GcPlan, Template, TemplateMeta
 from .provider import Environment, EnvSpec, Provider, ProviderError
+from .tool import tool_on_path
 
 Say = Callable[[str], None]
 
@@ -51,18 +52,25 @@ def find_variant(org: Organisation, name: str, release: str) -> Variant:
 
 def tool_artifacts(org: Organisation, artifacts_dir: Path) -> dict:
     """The provisioning tool's artifact (copied, flattened, by the job's copyartifact step) and its
-    version, read from the part of the file name the artifact glob's ``*`` matches."""
+    version, read from the part of the file name the artifact glob's ``*`` matches.
+
+    Exactly one file may match: the environment jobs empty the directory before the copy, so a
+    second file means a stale or doubled artifact, and the tool could run either one."""
     tool = org.environments.provisioning_tool
     pattern = PurePosixPath(tool.artifact).name
     files = sorted(p for p in Path(artifacts_dir).glob("*") if p.is_file() and fnmatch(p.name, pattern))
     if not files:
         raise EnvDeliveryError(f"no provisioning tool artifact matching {pattern!r} in {artifacts_dir} "
                                f"(the job's copyartifact step puts the {tool.service} CI artifact there)")
-    newest = max(files, key=lambda p: p.stat().st_mtime)
-    match = re.match("^" + "(.+?)".join(re.escape(part) for part in pattern.split("*")) + "$", newest.name)
-    version = match.group(1) if match and match.groups() else newest.name
-    digest = hashlib.sha256(newest.read_bytes()).hexdigest()
-    return {tool.service: {"file": newest.name, "version": version, "sha256": digest}}
+    if len(files) > 1:
+        raise EnvDeliveryError(f"{len(files)} provisioning tool artifacts match {tool.artifact!r} in {artifacts_dir}: "
+                               f"{', '.join(p.name for p in files)}; expected exactly one (empty the directory "
+                               "before copying the tool)")
+    artifact = files[0]
+    match = re.match("^" + "(.+?)".join(re.escape(part) for part in pattern.split("*")) + "$", artifact.name)
+    version = match.group(1) if match and match.groups() else artifact.name
+    digest = hashlib.sha256(artifact.read_bytes()).hexdigest()
+    return {tool.service: {"file": artifact.name, "version": version, "sha256": digest}}
 
 
 def _validate(provider: Provider, env: Environment, commands, say: Say) -> None:
@@ -98,18 +106,19 @@ def build(org: Organisation, provider: Provider, variant_name: str, release: str
                    purpose="build")
     tool = org.environments.provisioning_tool.service
     say(f"building {variant.name}/{release} with the {provider.name} provider ({tool} {artifacts[tool]['version']})")
-    env = provider.provision(spec, ephemeral=True)
-    say(f"provisioned {env.id}")
-    template = None
-    try:
-        _validate(provider, env, variant.validate, say)
-        versions = {service: {"version": v} for service, v in env.versions.items()}
-        meta = TemplateMeta(variant=variant.name, release=release, artifacts={**versions, **artifacts},
-                            build=build_info)
-        template = provider.save_template(env, meta)
-    except BaseException:
-        _teardown(provider, env, say, failing=True)
-        raise
+    with tool_on_path(tool, artifacts_dir, artifacts[tool]["file"]):
+        env = provider.provision(spec, ephemeral=True)
+        say(f"provisioned {env.id}")
+        template = None
+        try:
+            _validate(provider, env, variant.validate, say)
+            versions = {service: {"version": v} for service, v in env.versions.items()}
+            meta = TemplateMeta(variant=variant.name, release=release, artifacts={**versions, **artifacts},
+                                build=build_info)
+            template = provider.save_template(env, meta)
+        except BaseException:
+            _teardown(provider, env, say, failing=True)
+            raise
     error = _teardown(provider, env, say, failing=False)
     if error is not None:
         provider.set_status(template.id, FAILED)
@@ -130,8 +139,26 @@ def select_for_verify(provider: Provider, template_id: str | None, variant: str 
     return template
 
 
-def verify(org: Organisation, provider: Provider, template: Template, say: Say = _print) -> Template:
+def _tool_in(org: Organisation, artifacts_dir: Path | None) -> dict:
+    """The tool's artifact in `artifacts_dir` ({} when there is none): verify and provision can
+    run without it, when the validations need no tool or the agent has one installed."""
+    tool = org.environments.provisioning_tool
+    if artifacts_dir is None or not Path(artifacts_dir).is_dir() or not any(
+            fnmatch(p.name, PurePosixPath(tool.artifact).name) for p in Path(artifacts_dir).iterdir()):
+        return {}
+    return tool_artifacts(org, artifacts_dir)[tool.service]
+
+
+def verify(org: Organisation, provider: Provider, template: Template, say: Say = _print,
+           artifacts_dir: Path | None = None) -> Template:
+    """`artifacts_dir` holds the provisioning tool the validations run (the one the template was built with)."""
     variant = find_variant(org, template.variant, template.release)
+    tool = org.environments.provisioning_tool.service
+    artifact = _tool_in(org, artifacts_dir)
+    built_with = template.artifacts.get(tool, {})
+    if artifact and built_with.get("sha256") and artifact["sha256"] != built_with["sha256"]:
+        say(f"warning: verifying with {tool} {artifact['version']} ({artifact['file']}), but {template.label} "
+            f"was built with {tool} {built_with.get('version')} ({built_with.get('file')})")
     say(f"verifying {template.label}")
     try:
         env = provider.deploy(template, "verify", ephemeral=True)
@@ -139,7 +166,8 @@ def verify(org: Organisation, provider: Provider, template: Template, say: Say =
         provider.set_status(template.id, FAILED)
         raise
     try:
-        _validate(provider, env, variant.validate, say)
+        with tool_on_path(tool, artifacts_dir or Path("."), artifact.get("file")):
+            _validate(provider, env, variant.validate, say)
     except BaseException:
         _teardown(provider, env, say, failing=True)
         provider.set_status(template.id, FAILED)
@@ -212,13 +240,15 @@ def provision(org: Organisation, provider: Provider, config: dict, artifacts_dir
     spec = EnvSpec(variant=config["variant"], release=config["release"], config=config,
                    tool_command=org.environments.provisioning_tool.command, artifacts_dir=Path(artifacts_dir),
                    purpose="custom")
-    # Owned by this process until validated, so a kill leaves nothing behind.
-    env = provider.provision(spec, ephemeral=True)
-    try:
-        _validate(provider, env, config.get("validate", []), say)
-    except BaseException:
-        _teardown(provider, env, say, failing=True)
-        raise
+    tool = org.environments.provisioning_tool.service
+    with tool_on_path(tool, artifacts_dir, _tool_in(org, artifacts_dir).get("file")):
+        # Owned by this process until validated, so a kill leaves nothing behind.
+        env = provider.provision(spec, ephemeral=True)
+        try:
+            _validate(provider, env, config.get("validate", []), say)
+        except BaseException:
+            _teardown(provider, env, say, failing=True)
+            raise
     provider.keep_environment(env)
     say(f"environment {env.id} is running ({config['name']}, release line {config['release']})")
     say(provider.describe(env))

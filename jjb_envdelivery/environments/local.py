@@ -10,6 +10,8 @@ Settings (all optional)::
           clone: auto                  # auto (reflink, else copy) | reflink (fail without CoW) | copy
           command-timeout: 3600        # seconds for the provisioning tool and each validation command
 
+It reads no credential (``credential-id`` is refused).
+
 The root defaults to ``~/.local/share/jjb-envdelivery``; the environment variable
 ``JJB_ENVDELIVERY_LOCAL_ROOT``, when set, overrides both (an engineer's own machine, tests).
 
@@ -54,6 +56,7 @@ class LocalProvider(Provider):
         Setting("command-timeout", float, default=3600.0,
                 help="seconds for the provisioning tool and each validation command"),
     )
+    CREDENTIAL = None  # directories on this machine: nothing to log in to
 
     def __init__(self, settings: dict, org_dir: Path):
         super().__init__(settings, org_dir)

@@ -14,22 +14,28 @@ an organisation adds its own by installing a package that registers a ``Provider
 
 declaring its settings (``jjb_envdelivery.model.settings.Setting``), so that loading the org
 file checks them (file and line, no credentials or network needed) and the constructor gets
-them checked, with defaults::
+them checked, with defaults, and the Jenkins credential it reads, if any
+(``jjb_envdelivery.model.settings.CredentialNeed``: a credentials-binding kind and, for each
+variable of that kind, the setting that names the environment variable)::
 
     class MyCloudProvider(Provider):
         name = "mycloud"
         SETTINGS = (Setting("region", str, required=True, help="where environments run"),
                     Setting("token-env", str, default="MYCLOUD_TOKEN", help="variable holding the API token"))
+        CREDENTIAL = CredentialNeed("text", {"variable": "token-env"})
 
 and naming it in the org file::
 
     environments:
       provider:
         name: mycloud
+        credential-id: mycloud-api     # the Jenkins credential (here a secret text) with the token
         settings: {region: eu-1}
 
-Credentials never go in the org file: a setting names the environment variable (or Jenkins
-credential) that holds one.
+Credentials never go in the org file: a setting names the environment variable that holds one,
+and ``credential-id`` names the Jenkins credential that every environment job binds to exactly
+those variables. The org file must name one for a provider that declares ``CREDENTIAL`` and
+must not for one that declares none.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import EnvDeliveryError
-from ..model.settings import Setting, apply_settings
+from ..model.settings import CredentialNeed, Setting, apply_settings
 from .catalog import Template, TemplateMeta
 
 
@@ -93,6 +99,8 @@ class Provider(ABC):
 
     name = "?"
     SETTINGS: tuple[Setting, ...] = ()
+    # The Jenkins credential the provider reads from environment variables; None: it reads none.
+    CREDENTIAL: CredentialNeed | None = None
 
     def __init__(self, settings: dict, org_dir: Path):
         # Checked again: a provider may be constructed without an org file (tests, scripts).

@@ -7,6 +7,9 @@ Settings::
     environments:
       provider:
         name: skytap
+        credential-id: skytap-api      # required: the Jenkins username/password credential (user
+                                       #   name and API token) that the environment jobs bind
+                                       #   to the variables user-env and token-env name
         settings:
           base-template: "1234567"     # the template build environments start from (required)
           user-env: SKYTAP_USER        # environment variables holding the user name and API token;
@@ -38,7 +41,7 @@ from pathlib import Path
 
 import requests
 
-from ..model.settings import Setting
+from ..model.settings import CredentialNeed, Setting
 from . import catalog
 from .catalog import Template, TemplateMeta, now
 from .provider import Environment, EnvSpec, NotFound, Provider, ProviderError
@@ -69,6 +72,9 @@ class SkytapProvider(Provider):
         Setting("page-size", int, default=100, help="list page size"),
         Setting("command-timeout", float, default=3600.0, help="provisioning tool and validation commands"),
     )
+    # What the constructor reads from the environment: a user name and an API token.
+    CREDENTIAL = CredentialNeed("username-password-separated", {"username": "user-env", "password": "token-env"},
+                                help="the Skytap user name and API token")
 
     def __init__(self, settings: dict, org_dir: Path):
         if SECRETS & set(settings or {}):

@@ -5,14 +5,26 @@ the environment configuration (see ``envconfig``) plus ``report-file``, ``{artif
 directory holding the tool's artifacts (``.envdelivery/tool``), ``{target}`` the environment
 (a directory for ``local``, the environment id for ``skytap``). The tool may write a JSON
 object ``{service: version}`` to ``report-file``: those versions are recorded on the template.
+
+The tool is on PATH under its service's name (``provisioning-tool.service``, e.g. ``envtool``)
+for the command and for the variant's validation commands (``tool_on_path``): when its artifact
+is a Python zipapp it runs with the Python running jjb-envdelivery, when it is an executable
+file it runs as it is. The artifacts directory comes next on PATH, so a tool delivered as a
+directory of executables is found as well. So the org file can say ``envtool provision ...`` and
+``envtool check --smoke`` with no install step on the agent.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
+import sys
 import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .provider import ProviderError
@@ -52,3 +64,29 @@ def run_tool(command: str, config: dict, artifacts_dir: Path, target: str, cwd: 
         if not isinstance(versions, dict):
             raise ProviderError("the provisioning tool's report-file must hold a JSON object {service: version}")
         return {str(k): str(v) for k, v in versions.items()}
+
+
+@contextmanager
+def tool_on_path(service: str, artifacts_dir: Path, artifact: str | None) -> Iterator[None]:
+    """While open, ``service`` (e.g. ``envtool``) runs the tool's `artifact` (a file name in
+    `artifacts_dir`) and comes first on PATH, then `artifacts_dir`; PATH is restored on exit."""
+    artifacts_dir = Path(artifacts_dir).resolve()
+    with tempfile.TemporaryDirectory(prefix="envdelivery-tool-bin-") as bin_dir:
+        path = artifacts_dir / artifact if artifact else None
+        if path is not None and path.is_file():
+            launcher = Path(bin_dir) / service
+            if zipfile.is_zipfile(path):
+                # A zipapp need not keep its executable bit through archive and copy.
+                launcher.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} {shlex.quote(str(path))} "$@"\n')
+                launcher.chmod(0o755)
+            elif os.access(path, os.X_OK):
+                launcher.symlink_to(path)
+        before = os.environ.get("PATH")
+        os.environ["PATH"] = os.pathsep.join([bin_dir, str(artifacts_dir), *([before] if before else [])])
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("PATH", None)
+            else:
+                os.environ["PATH"] = before

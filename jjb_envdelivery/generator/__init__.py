@@ -39,11 +39,11 @@ def root_scope_definitions(org: Organisation) -> list[dict]:
 def project_context(org: Organisation, project: Project) -> list[dict]:
     """The ``defaults`` the shipped templates read in a project's scope (see job-templates/)."""
     return context_defaults(project.name, project.namespace, [(r.name, r.branch) for r in org.release_lines],
-                            org.root_folder)
+                            org.root_folder, org.build_timeout)
 
 
 def context_defaults(project: str, namespace: Namespace, releases: list[tuple[str, str]],
-                     root_folder: str) -> list[dict]:
+                     root_folder: str, build_timeout: int) -> list[dict]:
     """The same, from what a child updater's command line carries (it has no org file)."""
     return [{"defaults": {
         "name": CONTEXT_DEFAULTS,
@@ -51,8 +51,12 @@ def context_defaults(project: str, namespace: Namespace, releases: list[tuple[st
         "envdelivery-project": project,
         "jobs-disabled": False,
         # Who may copy a CI job's artifacts besides its package job: the environment jobs,
-        # which fetch the provisioning tool.
-        "envdelivery-copiers": f"{root_folder}/*",
+        # which fetch the provisioning tool. Absolute: copyartifact matches "/" + the copier's
+        # full name or its name relative to the owner's folder, never the bare full name
+        # (jenkins_names.copy_permitted).
+        "envdelivery-copiers": f"/{root_folder}/*",
+        # Minutes before the build-timeout plugin fails a build (the org file's build-timeout).
+        "build-timeout": build_timeout,
         "release": [{name: {"branch": branch}} for name, branch in releases],
     }}]
 

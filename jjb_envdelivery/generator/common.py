@@ -16,11 +16,18 @@ def job(name: str, description: str, **contents) -> dict:
 
 
 def delivery_job(name: str, description: str, *, node: str, scm: list, triggers: list, builders: list,
-                 wrappers: tuple = (), **extra) -> dict:
+                 build_timeout: int, wrappers: tuple = (), properties: tuple = (), **extra) -> dict:
     """The shape every root-scope job shares: one build at a time on a labelled agent, a
-    build discarder, timestamps."""
-    return job(name, description, node=node, concurrent=False, properties=keep_builds(), scm=scm,
-               triggers=triggers, wrappers=["timestamps", *wrappers], builders=builders, **extra)
+    build discarder, timestamps, and a timeout that fails the build."""
+    return job(name, description, node=node, concurrent=False, properties=[*keep_builds(), *properties], scm=scm,
+               triggers=triggers, wrappers=["timestamps", timeout(build_timeout), *wrappers], builders=builders,
+               **extra)
+
+
+def timeout(minutes: int) -> dict:
+    """JJB's ``timeout`` wrapper: the build-timeout plugin's absolute strategy, failing (not
+    aborting) the build, so that a hung build shows red and its downstream jobs do not run."""
+    return {"timeout": {"type": "absolute", "timeout": minutes, "fail": True}}
 
 
 def folder(name: str, description: str) -> dict:
@@ -29,6 +36,10 @@ def folder(name: str, description: str) -> dict:
 
 def git_scm(repo: GitRepo, branch: str | None = None, included_regions: list[str] | None = None) -> list[dict]:
     options = {"url": repo.url, "branches": [branch or repo.branch], "wipe-workspace": False}
+    # No credential, no element: an empty <credentialsId/> logs a warning on every checkout
+    # (git-plugin GitSCM.java:918-960).
+    if repo.credential_id:
+        options["credentials-id"] = repo.credential_id
     if included_regions:
         options["included-regions"] = included_regions
     return [{"git": options}]

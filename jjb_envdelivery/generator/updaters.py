@@ -16,6 +16,7 @@ def _updater_job(org: Organisation, name: str, description: str, scm: list, upda
         node=org.updater.label,
         scm=scm,
         triggers=[{"pollscm": {"cron": org.updater.poll}}],
+        build_timeout=org.updater.build_timeout,
         # The JJB ini (server URL, user, API token) stays in Jenkins's credential store.
         wrappers=({"credentials-binding": [{"file": {"credential-id": org.updater.credential_id,
                                                      "variable": JJB_CONF_VARIABLE}}]},),
@@ -48,5 +49,7 @@ def child_updater_job(org: Organisation, project: Project) -> dict:
             "releases": {line.name: line.branch for line in org.release_lines},
             "jobs-path": project.jobs_path,
             "root-folder": org.root_folder,
+            # The org-wide default for the team's jobs; the updater itself has its own above.
+            "build-timeout": org.build_timeout,
         },
     )

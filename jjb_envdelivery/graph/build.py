@@ -1,8 +1,24 @@
 """Build the pipeline graph from the rendered XML of every scope.
 
 The XML, not the org file or our templates, is what Jenkins will run, so the graph covers team
-YAML written by hand too. Job names in the XML are resolved as Jenkins resolves them
-(``Items.getItem``): relative to the job's folder first, then as a full name.
+YAML written by hand too. Job names in the XML are resolved as each consumer resolves them
+(``jenkins_names``; sources at the commits of shared/reference/jenkins-plugin-semantics.md §0):
+
+- ReverseBuildTrigger ``upstreamProjects``: ``Items.fromNameList(downstream.getParent(), …)``
+  (core ReverseBuildTrigger.java:173, 257);
+- hudson.tasks.BuildTrigger ``childProjects``: ``Items.fromNameList(owner.getParent(), …)``
+  (core BuildTrigger.java:158-166);
+- parameterized-trigger ``projects``: ``Jenkins.getItem(name, rootProject.getParent())``
+  (parameterized-trigger BuildTriggerConfig.java:283-304, BuildTrigger.java:83, TriggerBuilder.java:97);
+- CopyArtifact ``project``: ``Jenkins.getItem(name, rootProject.getParent(), Job.class)``
+  (copyartifact CopyArtifact.java:455-456, 665-668);
+
+all of them ``Jenkins.getItem``: relative to the job's folder first, then as a full name
+(Jenkins.java:3050-3092). Views belong to the root (push writes them there):
+DeliveryPipelineView ``firstJob``/``lastJob`` are ``Jenkins.getItem(name, owner,
+AbstractProject.class)`` (delivery-pipeline ProjectUtil.java:126-128, DeliveryPipelineView.java:535-536);
+ListView ``jobNames`` are the owner's children or, with ``recurse``, names relative to it
+(core ListView.java:218-258).
 """
 
 from __future__ import annotations
@@ -15,7 +31,7 @@ from typing import Sequence
 
 from .. import naming
 from ..errors import EnvDeliveryError
-from ..jenkins_names import ItemIndex, split_names
+from ..jenkins_names import ItemIndex, Lookup, parent_of, split_names
 from ..model.organisation import NamespaceKind, Organisation
 from .model import (
     ARTIFACT,
@@ -37,6 +53,7 @@ from .model import (
     START_TIMER,
     TRIGGER,
     UPDATER,
+    VIEW,
     Edge,
     Graph,
     Node,
@@ -48,12 +65,27 @@ BUILD_TRIGGER = "hudson.tasks.BuildTrigger"
 PARAM_TRIGGER = "hudson.plugins.parameterizedtrigger.BuildTrigger"
 PARAM_TRIGGER_BUILDER = "hudson.plugins.parameterizedtrigger.TriggerBuilder"
 COPY_ARTIFACT = "hudson.plugins.copyartifact.CopyArtifact"
+COPY_PERMISSION = "hudson.plugins.copyartifact.CopyArtifactPermissionProperty"
+PIPELINE_VIEW = "se.diabol.jenkins.pipeline.DeliveryPipelineView"
+LIST_VIEW = "hudson.model.ListView"
+# Job types that are no AbstractProject: DeliveryPipelineView's type filter drops them.
+NOT_ABSTRACT_PROJECTS = frozenset({"flow-definition"})
 
 FIELD_REVERSE = f"upstreamProjects ({REVERSE_TRIGGER})"
 FIELD_BUILD_TRIGGER = f"childProjects ({BUILD_TRIGGER})"
 FIELD_PARAM_TRIGGER = f"projects ({PARAM_TRIGGER})"
 FIELD_PARAM_TRIGGER_BUILDER = f"projects ({PARAM_TRIGGER_BUILDER})"
 FIELD_COPY = f"project ({COPY_ARTIFACT})"
+FIELD_COPY_GRANTS = f"projectNameList ({COPY_PERMISSION})"
+FIELD_LIST_VIEW = f"jobNames ({LIST_VIEW})"
+
+# What each view does with a name that finds nothing.
+FIRST_JOB_BROKEN = ("the delivery-pipeline plugin then shows no pipeline at all in this view, only "
+                    "'Could not find project: {name}' (DeliveryPipelineView.java:535-542, 570-572)")
+LAST_JOB_BROKEN = "the pipeline then runs on to its end (an unresolved lastJob is null, DeliveryPipelineView.java:536)"
+LIST_VIEW_BROKEN = "the view leaves it out (ListView.java:218-258)"
+LIST_VIEW_FLAT = ("the view leaves it out: without recurse it looks up only its own group's items by name "
+                  "(ListView.java:241-251); set recurse")
 
 # Triggers that start a build on a change in a repository.
 SCM_TRIGGERS = frozenset({
@@ -81,11 +113,15 @@ class JobFacts:
 
     name: str
     is_group: bool
+    root_tag: str = "project"
     disabled: bool = False
     starts: set[str] = field(default_factory=set)
     scm_urls: list[str] = field(default_factory=list)
     # (kind, field, name as written, names an upstream?)
     refs: list[tuple[str, str, str, bool]] = field(default_factory=list)
+    # CopyArtifactPermissionProperty.projectNameList, each entry as written (XStream reads the
+    # list as is: no trimming, CopyArtifactPermissionProperty.java:62); None: no property
+    copy_grants: tuple[str, ...] | None = None
 
     @property
     def declares_upstream(self) -> bool:
@@ -102,9 +138,13 @@ def read_job(name: str, xml: bytes | str) -> JobFacts:
         root = ET.fromstring(xml)
     except ET.ParseError as exc:
         raise EnvDeliveryError(f"{name}: config.xml does not parse: {exc}") from None
-    facts = JobFacts(name, is_group=root.tag in ITEM_GROUPS, disabled=root.findtext("disabled") == "true")
+    facts = JobFacts(name, is_group=root.tag in ITEM_GROUPS, root_tag=root.tag,
+                     disabled=root.findtext("disabled") == "true")
     if facts.is_group:
         return facts
+    grants = root.find(f"properties/{COPY_PERMISSION}")
+    if grants is not None:  # the first one is the one Job.getProperty returns
+        facts.copy_grants = tuple(entry.text or "" for entry in grants.findall("projectNameList/string"))
     trigger_lists = root.findall("triggers") + root.findall(
         ".//org.jenkinsci.plugins.workflow.job.properties.PipelineTriggersJobProperty/triggers")
     for triggers in trigger_lists:
@@ -145,6 +185,43 @@ def read_job(name: str, xml: bytes | str) -> JobFacts:
     return facts
 
 
+@dataclass
+class ViewFacts:
+    """The job names a view's config.xml holds: (field, name as written, what happens without it,
+    whether the view still works then)."""
+
+    name: str
+    refs: list[tuple[str, str, str, bool]] = field(default_factory=list)
+    list_view: bool = False
+    recurse: bool = False
+
+
+def read_view(name: str, xml: bytes | str) -> ViewFacts:
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError as exc:
+        raise EnvDeliveryError(f"view {name}: config.xml does not parse: {exc}") from None
+    facts = ViewFacts(name)
+    if root.tag == PIPELINE_VIEW:
+        for spec in root.findall("componentSpecs/*"):
+            component = spec.findtext("name") or ""
+            first, last = (spec.findtext("firstJob") or "").strip(), (spec.findtext("lastJob") or "").strip()
+            where = f"of component {component!r} ({PIPELINE_VIEW})"
+            # A warning, though the plugin shows only an error for the whole view: the root scope
+            # generates the view from the org file, the job comes from team YAML, and a team
+            # leaving out a release line must not stop the root updater.
+            facts.refs.append((f"firstJob {where}", first, FIRST_JOB_BROKEN, True))
+            if last:  # blank: to the end of the pipeline
+                facts.refs.append((f"lastJob {where}", last, LAST_JOB_BROKEN, True))
+    elif root.tag == LIST_VIEW:
+        facts.list_view, facts.recurse = True, root.findtext("recurse") == "true"
+        for entry in root.findall("jobNames/string"):
+            written = entry.text or ""
+            broken = LIST_VIEW_BROKEN if facts.recurse or "/" not in written else LIST_VIEW_FLAT
+            facts.refs.append((FIELD_LIST_VIEW, written, broken, True))
+    return facts
+
+
 class _Namer:
     """Kind, project, release line, service and variant of a job, from its name and scope."""
 
@@ -166,7 +243,7 @@ class _Namer:
     def node(self, facts: JobFacts, scope_name: str, is_root: bool) -> Node:
         name = facts.name
         node = Node(name, OTHER, scope=scope_name, disabled=facts.disabled, starts=frozenset(facts.starts),
-                    declares_upstream=facts.declares_upstream)
+                    declares_upstream=facts.declares_upstream, copy_grants=facts.copy_grants)
         if is_root:
             node.label = name.split("/")[-1]
         else:
@@ -208,11 +285,13 @@ def build_graph(scopes: Sequence, org: Organisation) -> Graph:
                   release_lines=tuple(r.name for r in org.release_lines))
     namer = _Namer(org)
     facts_of: dict[str, JobFacts] = {}
+    views: list[ViewFacts] = []
     scope_items: dict[str, list[str]] = defaultdict(list)
     rendered = set()
     for result in scopes:
         scope = result.scope
         rendered.add(scope.name)
+        views.extend(read_view(item.name, item.output()) for item in result.rendered.views)
         for item in result.rendered.jobs:
             seen = graph.generated.setdefault(item.name.lower(), [])
             seen.append((item.name, scope.name))
@@ -223,6 +302,7 @@ def build_graph(scopes: Sequence, org: Organisation) -> Graph:
             graph.nodes[item.name] = namer.node(facts, scope.name, scope.is_root)
             scope_items[scope.name].append(item.name)
     unrendered = [p for p in org.projects if p.name not in rendered]
+    graph.unrendered_prefixes = tuple(p.namespace.job_prefix for p in unrendered)
     for project in unrendered:
         graph.notes.append(f"project {project.name}: its YAML was not rendered here (no local-checkout), "
                            f"so names in {project.namespace} are not checked")
@@ -252,15 +332,28 @@ def build_graph(scopes: Sequence, org: Organisation) -> Graph:
             if "$" in written:
                 ref.dynamic = True
                 continue
-            found, ref.tried = index.resolve(written, name)
-            if found and not found[1]:
-                ref.resolved = found[0]
-                source, target = (found[0], name) if upstream else (name, found[0])
+            ref.context = parent_of(name)
+            _settle(ref, index.lookup(written, ref.context), unrendered)
+            if ref.resolved:
+                source, target = (ref.resolved, name) if upstream else (name, ref.resolved)
                 add(Edge(source, target, kind, where, name))
-            elif found:
-                ref.folder = found[0]
-            elif any(p.namespace.contains(t) for p in unrendered for t in ref.tried):
-                ref.unverified = True
+    for view in views:
+        for where, written, broken, degrades in view.refs:
+            ref = Reference(view.name, VIEW, where, written, upstream=False, broken=broken.format(name=written),
+                            degrades=degrades)
+            graph.references.append(ref)
+            if view.list_view:
+                found = index.view_member(written, ref.context, view.recurse)
+                below = written if not ref.context else f"{ref.context}/{written}"
+                ref.tried = (below,)
+                if found:  # a list view shows folders too
+                    ref.resolved = found[0]
+                elif any(p.namespace.contains(below) for p in unrendered):
+                    ref.unverified = True
+                continue
+            _settle(ref, index.lookup(written, ref.context), unrendered)
+            if ref.resolved and facts_of[ref.resolved].root_tag in NOT_ABSTRACT_PROJECTS:
+                ref.not_project, ref.resolved = ref.resolved, None
     for repo, projects in repo_projects.items():
         graph.nodes[repo].project = next(iter(projects)) if len(projects) == 1 else None
 
@@ -277,3 +370,13 @@ def build_graph(scopes: Sequence, org: Organisation) -> Graph:
     graph.edges = list(edges.values())
     return graph
 
+
+def _settle(ref: Reference, lookup: Lookup, unrendered: Sequence) -> None:
+    """Record on `ref` what Jenkins's lookup found: a job, a folder (no job), or nothing."""
+    ref.tried, ref.by_fallback = lookup.tried, lookup.by_fallback
+    if lookup.item and not lookup.item[1]:
+        ref.resolved = lookup.item[0]
+    elif lookup.item:
+        ref.folder = lookup.item[0]
+    elif any(p.namespace.contains(t) for p in unrendered for t in ref.tried):
+        ref.unverified = True

@@ -2,6 +2,12 @@
 
 A *CD job* is a job that declares an upstream (a reverse build trigger or a copied artifact) and
 has no other way to start: no SCM trigger, no timer, no other trigger, no build parameters.
+
+``check`` returns the errors, which fail ``render``, ``plan``, ``update`` and ``graph``;
+``check_warnings`` the softer findings ``graph`` lists without failing: names that work only
+through Jenkins's fallback to the full name, copy grants that match no job, view names whose view
+merely shows less (a list view's ``jobNames``, a pipeline's ``lastJob``). Plugin sources are
+cited at the commits of shared/reference/jenkins-plugin-semantics.md §0.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from enum import StrEnum
 from typing import Sequence
 
 from ..errors import EnvDeliveryError
+from ..jenkins_names import copy_name_match, copy_permitted, parent_of, relative_name_from
+from .build import FIELD_COPY_GRANTS
 from .model import ARTIFACT, ENV_BUILD, TRIGGER, Edge, Graph
 
 
@@ -23,10 +31,24 @@ class GraphCheck(StrEnum):
     DUPLICATE = "duplicate"
     UNTRIGGERABLE = "untriggerable"
     VARIANT = "variant-services"
+    COPY_PERMISSION = "copy-permission"
+    COPY_GRANT = "copy-grant"  # warning
+    FALLBACK_NAME = "fallback-name"  # warning
 
 
 DANGLING, CYCLE, DUPLICATE = GraphCheck.DANGLING, GraphCheck.CYCLE, GraphCheck.DUPLICATE
 UNTRIGGERABLE, VARIANT = GraphCheck.UNTRIGGERABLE, GraphCheck.VARIANT
+COPY_PERMISSION, COPY_GRANT, FALLBACK_NAME = GraphCheck.COPY_PERMISSION, GraphCheck.COPY_GRANT, GraphCheck.FALLBACK_NAME
+
+
+class Level(StrEnum):
+    """An error fails render, plan, update and graph; a warning is listed by graph only."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+ERROR, WARNING = Level.ERROR, Level.WARNING
 
 
 @dataclass(frozen=True)
@@ -35,6 +57,7 @@ class GraphProblem:
     jobs: tuple[str, ...]
     field: str
     message: str
+    level: Level = ERROR
 
     def __str__(self) -> str:
         return self.message
@@ -51,9 +74,15 @@ class GraphCheckError(EnvDeliveryError):
 
 
 def check(graph: Graph) -> list[GraphProblem]:
+    """The errors: what Jenkins or a plugin would break on."""
     variant_problems, explained = _variants(graph)
     return (_dangling(graph, explained) + _cycles(graph) + _duplicates(graph) + _untriggerable(graph)
-            + variant_problems)
+            + variant_problems + _copy_permission(graph))
+
+
+def check_warnings(graph: Graph) -> list[GraphProblem]:
+    """The warnings: what works today but breaks easily, or does nothing."""
+    return _dangling(graph, set(), WARNING) + _copy_grants(graph) + _fallback_names(graph)
 
 
 def check_or_raise(graph: Graph) -> Graph:
@@ -67,16 +96,23 @@ def _looked_up(tried: Sequence[str]) -> str:
     return " then ".join(repr(t) for t in tried)
 
 
-def _dangling(graph: Graph, explained: set[int]) -> list[GraphProblem]:
+def _dangling(graph: Graph, explained: set[int], level: Level = ERROR) -> list[GraphProblem]:
+    """Names that find no job; those whose consumer only degrades (``Reference.degrades``) are
+    warnings, the others errors."""
     problems = []
     for ref in graph.references:
-        if ref.resolved or ref.dynamic or ref.unverified or id(ref) in explained:
+        if ref.resolved or ref.dynamic or ref.unverified or id(ref) in explained or ref.degrades != (level == WARNING):
             continue
         if ref.folder:
             text = f"names {ref.name!r}, which is the folder {ref.folder!r}, not a job"
+        elif ref.not_project:
+            text = (f"names {ref.name!r}, which is the Pipeline job {ref.not_project!r}: the plugin looks it up "
+                    "as an AbstractProject (ProjectUtil.java:126-128) and finds nothing")
         else:
             text = f"names {ref.name!r}, which is no job of any scope (looked up {_looked_up(ref.tried)})"
-        problems.append(GraphProblem(DANGLING, (ref.job,), ref.field, f"{ref.job}: {ref.field}: {text}"))
+        if ref.broken:
+            text += f"; {ref.broken}"
+        problems.append(GraphProblem(DANGLING, (ref.job,), ref.field, f"{ref.job}: {ref.field}: {text}", level))
     return sorted(problems, key=lambda p: (p.jobs, p.message))
 
 
@@ -237,3 +273,111 @@ def _variants(graph: Graph) -> tuple[list[GraphProblem], set[int]]:
             f"has services with no package job on that line: {services} (it triggers on {names}, "
             "which no scope generates)"))
     return problems, explained
+
+
+def _seen_from(group: str) -> str:
+    return f"folder {group!r}" if group else "the top level"
+
+
+# What a copy the property does not permit runs into (jenkins-plugin-semantics.md §5.1, §13).
+REFUSED = ("On a secured Jenkins whose builds run as SYSTEM (no QueueItemAuthenticator), copyartifact in its "
+           "production mode then allows the copy only if 'authenticated' may READ {source}, else {copier} fails with "
+           "'Unable to find project for artifact copy: {name}' (CopyArtifact.java:456-491, 580-617)")
+
+
+def _copy_permission(graph: Graph) -> list[GraphProblem]:
+    """Every artifact copy against the source job's CopyArtifactPermissionProperty, matched as
+    ``canCopiedBy`` matches it (CopyArtifactPermissionProperty.java:99-133): the copier's name
+    relative to the source's folder, or '/' + its full name; whole names, case-sensitive, '*'
+    any characters."""
+    problems: dict[tuple[str, str], GraphProblem] = {}
+    for ref in graph.references:
+        if ref.kind != ARTIFACT or not ref.resolved or (ref.job, ref.resolved) in problems:
+            continue
+        copier, source = ref.job, ref.resolved
+        grants = graph.nodes[source].copy_grants
+        if grants is not None and copy_permitted(grants, copier, source):
+            continue
+        folder = parent_of(source)
+        relative, absolute = relative_name_from(copier, folder), "/" + copier
+        copies = f"{copier} to copy its artifacts ({copier}'s CopyArtifact project {ref.name!r})"
+        refused = REFUSED.format(copier=copier, name=ref.name, source=source)
+        if grants is None:
+            text = (f"{source}: {FIELD_COPY_GRANTS}: missing: nothing permits {copies}: {source} has no "
+                    f"CopyArtifactPermissionProperty. {refused}. Fix: give {source} the property (JJB: properties: "
+                    f"[copyartifact: {{projects: ...}}]) listing {absolute!r} (or {relative!r}, the copier's name "
+                    f"relative to {_seen_from(folder)})")
+        else:
+            entries = ", ".join(repr(e) for e in grants) or "none"
+            text = (f"{source}: {FIELD_COPY_GRANTS}: does not permit {copies}: no entry of "
+                    f"CopyArtifactPermissionProperty.projectNameList ({entries}) matches {relative!r} (the copier's "
+                    f"name relative to {_seen_from(folder)}) or {absolute!r} (whole names, case-sensitive, '*' any "
+                    "characters: CopyArtifactPermissionProperty.java:99-133)")
+            bare = [e for e in grants if copy_name_match(copier, e)]
+            if bare:
+                text += (f"; {', '.join(repr(e) for e in bare)} matches its full name without the leading '/', "
+                         "which copyartifact never compares")
+            text += f". {refused}. Fix: add {absolute!r} (or {relative!r}) to the list"
+        problems[(copier, source)] = GraphProblem(COPY_PERMISSION, (source, copier), FIELD_COPY_GRANTS, text)
+    return sorted(problems.values(), key=lambda p: (p.jobs, p.message))
+
+
+def _copy_grants(graph: Graph) -> list[GraphProblem]:
+    """Entries of a CopyArtifactPermissionProperty that match no generated job: grants to nothing."""
+    jobs = [n.id for n in graph.nodes.values() if n.is_job]
+    names_from: dict[str, list[tuple[str, str]]] = {}  # folder -> every job's (relative, absolute) names
+
+    def matches(entry: str, folder: str) -> bool:
+        if folder not in names_from:
+            names_from[folder] = [(relative_name_from(j, folder), "/" + j) for j in jobs]
+        return any(copy_name_match(relative, entry) or copy_name_match(absolute, entry)
+                   for relative, absolute in names_from[folder])
+
+    problems = []
+    for node in sorted(graph.nodes.values(), key=lambda n: n.id):
+        folder = parent_of(node.id)
+        for entry in dict.fromkeys(node.copy_grants or ()):
+            if matches(entry, folder) or _may_be_unrendered(entry, folder, graph):
+                continue
+            text = (f"{node.id}: {FIELD_COPY_GRANTS}: entry {entry!r} matches no job of any scope: copyartifact "
+                    f"compares it with a copier's name relative to {_seen_from(folder)} and with '/' + its full "
+                    "name (CopyArtifactPermissionProperty.java:99-133), so it grants nothing")
+            if not entry.startswith("/") and matches("/" + entry.strip(), folder):
+                text += f"; did you mean {'/' + entry.strip()!r}?"
+            problems.append(GraphProblem(COPY_GRANT, (node.id,), FIELD_COPY_GRANTS, text, WARNING))
+    return problems
+
+
+def _may_be_unrendered(entry: str, folder: str, graph: Graph) -> bool:
+    """Could the entry name a job of a project whose YAML was not rendered here?"""
+    if not graph.unrendered_prefixes:
+        return False
+    literal = entry.split("*")[0]
+    full = literal[1:] if literal.startswith("/") else (f"{folder}/{literal}" if folder else literal)
+    parts: list[str] = []
+    for token in full.split("/"):
+        if token == "..":
+            parts = parts[:-1]
+        elif token != ".":
+            parts.append(token)
+    full = "/".join(parts)
+    wild = "*" in entry
+    return any(full.startswith(prefix) or (wild and prefix.startswith(full)) for prefix in graph.unrendered_prefixes)
+
+
+def _fallback_names(graph: Graph) -> list[GraphProblem]:
+    """Names that find their job only through ``Jenkins.getItem``'s fallback to the full name."""
+    problems = []
+    for ref in graph.references:
+        target = ref.resolved or ref.not_project
+        if not ref.by_fallback or not target:
+            continue
+        relative = relative_name_from(target, ref.context)
+        text = (f"{ref.job}: {ref.field}: {ref.name!r} finds {target} only through Jenkins's fallback to the "
+                f"full name: relative to {_seen_from(ref.context)} it means {ref.tried[0]!r}, which does not exist "
+                "(Jenkins.getItem, Jenkins.java:3050-3092). It works, but a rename or move in the UI does not "
+                "rewrite it (Items.computeRelativeNamesAfterRenaming reads it as that relative name, Items.java:"
+                f"285-349), and once {ref.tried[0]!r} exists it is found instead. Write {relative!r} or "
+                f"{'/' + target!r}")
+        problems.append(GraphProblem(FALLBACK_NAME, (ref.job,), ref.field, text, WARNING))
+    return sorted(problems, key=lambda p: (p.jobs, p.message))

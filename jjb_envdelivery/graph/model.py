@@ -33,6 +33,7 @@ class EdgeKind(StrEnum):
     TRIGGER = "trigger"
     ARTIFACT = "artifact"
     GENERATES = "generates"
+    VIEW = "view"  # a view's job names: references only, never an edge
 
 
 class StartKind(StrEnum):
@@ -51,17 +52,19 @@ ENV_BUILD, ENV_VERIFY, ENV_GC, ENV_CUSTOM, OTHER = (NodeKind.ENV_BUILD, NodeKind
                                                     NodeKind.ENV_CUSTOM, NodeKind.OTHER)
 NODE_KINDS = tuple(NodeKind)
 SCM, TRIGGER, ARTIFACT, GENERATES = EdgeKind.SCM, EdgeKind.TRIGGER, EdgeKind.ARTIFACT, EdgeKind.GENERATES
-EDGE_KINDS = tuple(EdgeKind)
+VIEW = EdgeKind.VIEW
+EDGE_KINDS = tuple(k for k in EdgeKind if k != VIEW)
 START_SCM, START_TIMER, START_PARAMETERS, START_OTHER = (StartKind.SCM, StartKind.TIMER, StartKind.PARAMETERS,
                                                          StartKind.OTHER)
 
 
 @dataclass
 class Reference:
-    """One job name written in a job's XML: an upstream or downstream it triggers or copies from."""
+    """One job name written in a job's (or a view's) XML: an upstream or downstream it triggers or
+    copies from, or a job a view shows."""
 
-    job: str  # the job whose XML holds the name
-    kind: EdgeKind  # TRIGGER or ARTIFACT
+    job: str  # the job (or view) whose XML holds the name
+    kind: EdgeKind  # TRIGGER, ARTIFACT or VIEW
     field: str  # e.g. "upstreamProjects (jenkins.triggers.ReverseBuildTrigger)"
     name: str  # as written, one entry of a comma-separated list
     # True: the name points at an upstream (the edge goes name -> job); False: downstream.
@@ -71,6 +74,11 @@ class Reference:
     folder: str | None = None  # it resolved to this folder, which cannot be built
     dynamic: bool = False  # holds a $VARIABLE: only known when the build runs
     unverified: bool = False  # lies in a project whose YAML was not rendered here
+    context: str = ""  # the item group the consumer resolves it from ('' = the root)
+    by_fallback: bool = False  # found only by Jenkins's fallback to the full name
+    not_project: str = ""  # it resolved to this job, which the consumer's type filter drops
+    broken: str = ""  # what the consumer does when the name finds nothing, for messages
+    degrades: bool = False  # the consumer shows less without it but still works: a warning, not an error
 
 
 @dataclass
@@ -86,6 +94,8 @@ class Node:
     disabled: bool = False
     starts: frozenset[str] = frozenset()  # START_* ways besides upstream builds
     declares_upstream: bool = False  # has a reverse trigger or copies artifacts
+    # CopyArtifactPermissionProperty.projectNameList as written; None: the job has no such property
+    copy_grants: tuple[str, ...] | None = None
 
     @property
     def is_job(self) -> bool:
@@ -119,6 +129,8 @@ class Graph:
     # what the env build jobs wait for, generated or not
     package_jobs: dict[str, tuple[str, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # job-name prefixes of the projects whose YAML was not rendered: names there are not checked
+    unrendered_prefixes: tuple[str, ...] = ()
 
     def edges_of(self, *kinds: str) -> list[Edge]:
         return [e for e in self.edges if e.kind in kinds]
@@ -155,7 +167,7 @@ class Graph:
             edges=[e for e in self.edges if e.source in keep and e.target in keep],
             references=[r for r in self.references if r.job in keep],
             name=self.name, generated=self.generated, projects=self.projects, release_lines=(release,),
-            package_jobs=self.package_jobs, notes=list(self.notes),
+            package_jobs=self.package_jobs, notes=list(self.notes), unrendered_prefixes=self.unrendered_prefixes,
         )
         return sub
 

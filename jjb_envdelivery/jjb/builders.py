@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 
 from jenkins_jobs.errors import InvalidAttributeError, JenkinsJobsException, MissingAttributeError
 
-from ..model.organisation import NAME_PATTERN, PREFIX_PATTERN
+from ..model.organisation import DEFAULT_BUILD_TIMEOUT, MIN_BUILD_TIMEOUT, NAME_PATTERN, PREFIX_PATTERN
 
 CLI = "jjb-envdelivery"
 ENV = "envdelivery-env"
@@ -133,6 +133,16 @@ def _jobs_path(data: dict) -> str:
     return value
 
 
+def _build_timeout(data: dict) -> int:
+    """Whole minutes, at least MIN_BUILD_TIMEOUT: the build-timeout plugin raises any shorter
+    absolute timeout to 3 minutes (AbsoluteTimeOutStrategy.java:36-44), so less is refused."""
+    expected = f"whole minutes, at least {MIN_BUILD_TIMEOUT}"
+    minutes = _count(UPDATE, data, "build-timeout", DEFAULT_BUILD_TIMEOUT, expected)
+    if minutes < MIN_BUILD_TIMEOUT:
+        raise InvalidValueError(UPDATE, "build-timeout", data["build-timeout"], expected)
+    return minutes
+
+
 def _dispatch_shell(registry, xml_parent, command: str) -> None:
     registry.dispatch("builder", xml_parent, {"shell": command})
 
@@ -207,6 +217,9 @@ def envdelivery_update(registry, xml_parent, data):
         required there)
     :arg str root-folder: the root scope's folder, whose environment jobs may copy the
         team's CI artifacts (project scopes only, required there)
+    :arg int build-timeout: minutes before the build-timeout plugin fails a build of the
+        team's jobs, at least 3 (project scopes only, default 60; the root scope bakes in the
+        org file's ``build-timeout``)
     :arg int workers: parallel uploads, at least 1 (default 4)
 
     Example::
@@ -218,6 +231,7 @@ def envdelivery_update(registry, xml_parent, data):
               releases: {current: release/2026.11, upcoming: main}
               jobs-path: jenkins
               root-folder: delivery
+              build-timeout: 60
 
     The namespace and release lines are baked into the command by the root scope, which
     owns the child updater job; nothing in the team's repository can widen them.
@@ -231,7 +245,7 @@ def envdelivery_update(registry, xml_parent, data):
                     expected="'root' or a project name (letters, digits, '.', '_' and '-')")
     conf_variable = _string(UPDATE, data, "conf-variable", "JJB_CONF", _ENV_VAR,
                             "an environment variable name (letters, digits and '_', not starting with a digit)")
-    root_only, project_only = {"org-file"}, {"namespace", "releases", "jobs-path", "root-folder"}
+    root_only, project_only = {"org-file"}, {"namespace", "releases", "jobs-path", "root-folder", "build-timeout"}
     known = {"scope", "conf-variable", "workers"} | (root_only if scope == "root" else project_only)
     _check_known(f"{UPDATE} scope {scope}", data, known)
     words, jobs_path = [CLI, "update", *_option("scope", scope)], []
@@ -244,6 +258,7 @@ def envdelivery_update(registry, xml_parent, data):
         jobs_path = [shlex.quote(_jobs_path(data))]
         words += _option("root-folder", _string(UPDATE, data, "root-folder", pattern=NAME_PATTERN,
                                                 expected="a folder name (letters, digits, '.', '_' and '-')"))
+        words += _option("build-timeout", _build_timeout(data))
     words += _option("workers", _count(UPDATE, data, "workers", 4, "the number of parallel uploads, at least 1"))
     words += ["--conf", f'"${conf_variable}"', *jobs_path]
     _dispatch_shell(registry, xml_parent, " ".join(words))

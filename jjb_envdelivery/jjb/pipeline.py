@@ -35,6 +35,7 @@ from .fast.xml_generators import FastXmlJobGenerator, FastXmlViewGenerator
 from .fast.yaml_loader import load_roots
 from .rendered import ItemKind, RenderedItem, RenderedScope, output_path, write_xml
 from .stage import JobStage
+from .template_choices import check_template_choices
 
 __all__ = ["FAST_SWITCH_ENV", "ItemKind", "RenderedItem", "RenderedScope", "describe_error", "expand_paths",
            "generate_xml", "make_jjb_config", "output_path", "set_fast_path", "write_xml"]
@@ -112,6 +113,9 @@ def _generate(config, paths, owner, allowed_roots, name_prefix, processes, write
     else:
         roots = Roots(config)
         load_files(config, roots, list(paths))
+    # A wrong choice parameter of a job-template (`package: rpm`, a misspelt `pakage:`) is named
+    # here, with the accepted values, before JJB's expansion turns it into a traceback.
+    check_template_choices(roots)
     if on:
         use_fast_strings(roots)
     registry = (FastModuleRegistry if on else ModuleRegistry)(config, config.builder["plugins_info"])

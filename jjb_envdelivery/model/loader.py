@@ -12,9 +12,12 @@ import yaml
 
 from ..errors import ConfigError
 from .organisation import (
+    DEFAULT_BUILD_TIMEOUT,
+    MIN_BUILD_TIMEOUT,
     NAME_PATTERN,
     NIGHTLY,
     PREFIX_PATTERN,
+    CredentialBinding,
     Environments,
     GitRepo,
     Namespace,
@@ -26,8 +29,8 @@ from .organisation import (
     Updater,
     Variant,
 )
-from .providers import ProviderLookupError, declared_settings
-from .settings import read_settings
+from .providers import ProviderLookupError, declared_credential, declared_settings
+from .settings import ENV_VARIABLE_PATTERN, CredentialNeed, read_settings
 from .yaml_nodes import NodeReader
 
 ORG_FILE_NAME = "delivery.yaml"
@@ -43,6 +46,7 @@ TOP_KEYS = {
     "release-lines": True,
     "projects": True,
     "environments": False,
+    "build-timeout": False,
 }
 
 
@@ -85,12 +89,15 @@ class _Parser:
         name = self.name(top.get("organisation"), "organisation")
         jobs_repo = self.repo(top.get("jobs-repo"), "jobs-repo")
         root_folder = self.name(top.get("root-folder"), "root-folder") if "root-folder" in top else "delivery"
-        updater = self.updater(top.get("updater"))
+        # A wrong org-wide timeout is reported once; the sections below then assume the default.
+        build_timeout = self.build_timeout(top, "build-timeout", DEFAULT_BUILD_TIMEOUT)
+        inherited_timeout = build_timeout or DEFAULT_BUILD_TIMEOUT
+        updater = self.updater(top.get("updater"), inherited_timeout)
         release_lines = self.release_lines(top.get("release-lines"))
         projects = self.projects(top.get("projects"), root_folder)
         environments = None
         if "environments" in top:
-            environments = self.environments(top["environments"], projects, release_lines)
+            environments = self.environments(top["environments"], projects, release_lines, inherited_timeout)
         if self.r.problems:
             return None
         return Organisation(
@@ -102,10 +109,12 @@ class _Parser:
             release_lines=tuple(release_lines),
             projects=tuple(projects),
             environments=environments,
+            build_timeout=build_timeout,
         )
 
     def repo(self, node, field: str) -> GitRepo | None:
-        keys = self.r.mapping(node, field, {"url": True, "branch": True, "local-checkout": False})
+        keys = self.r.mapping(node, field, {"url": True, "branch": True, "local-checkout": False,
+                                            "credential-id": False})
         if keys is None:
             return None
         url = self.r.scalar(keys.get("url"), f"{field}.url")
@@ -115,20 +124,38 @@ class _Parser:
             value = self.r.scalar(keys["local-checkout"], f"{field}.local-checkout")
             if value is not None:
                 checkout = (self.org_dir / value).resolve()
+        # A wrong ID is recorded as a problem, but the repository still counts (no follow-on
+        # problems about its project's services).
+        credential = self.name(keys["credential-id"], f"{field}.credential-id") if "credential-id" in keys else None
         if url is None or branch is None:
             return None
-        return GitRepo(url=url, branch=branch, local_checkout=checkout)
+        return GitRepo(url=url, branch=branch, local_checkout=checkout, credential_id=credential)
 
-    def updater(self, node) -> Updater | None:
-        keys = self.r.mapping(node, "updater", {"label": True, "credential-id": True, "poll": False})
+    def build_timeout(self, keys: dict, field: str, default: int) -> int | None:
+        """The `build-timeout` of a section: whole minutes, at least MIN_BUILD_TIMEOUT; `default`
+        (the enclosing section's) when left out."""
+        if "build-timeout" not in keys:
+            return default
+        node = keys["build-timeout"]
+        minutes = self.r.scalar(node, field, int)
+        if minutes is not None and minutes < MIN_BUILD_TIMEOUT:
+            self.r.problem(node, field, f"{minutes} minutes is too short: expected at least {MIN_BUILD_TIMEOUT} "
+                           f"(the build-timeout plugin raises any shorter timeout to {MIN_BUILD_TIMEOUT} minutes)")
+            return None
+        return minutes
+
+    def updater(self, node, default_timeout: int) -> Updater | None:
+        keys = self.r.mapping(node, "updater", {"label": True, "credential-id": True, "poll": False,
+                                                "build-timeout": False})
         if keys is None:
             return None
         label = self.r.scalar(keys.get("label"), "updater.label")
         credential = self.name(keys.get("credential-id"), "updater.credential-id")
         poll = self.cron(keys.get("poll"), "updater.poll") if "poll" in keys else "H/5 * * * *"
-        if None in (label, credential, poll):
+        timeout = self.build_timeout(keys, "updater.build-timeout", default_timeout)
+        if None in (label, credential, poll, timeout):
             return None
-        return Updater(label=label, credential_id=credential, poll=poll)
+        return Updater(label=label, credential_id=credential, poll=poll, build_timeout=timeout)
 
     def cron(self, node, field: str) -> str | None:
         value = self.r.scalar(node, field)
@@ -254,38 +281,99 @@ class _Parser:
                                f"of {who} ({other_field}): their job names would overlap")
                 return
 
-    def environments(self, node, projects: list[Project], release_lines: list[ReleaseLine]) -> Environments | None:
+    def environments(self, node, projects: list[Project], release_lines: list[ReleaseLine],
+                     default_timeout: int) -> Environments | None:
         keys = self.r.mapping(node, "environments",
                               {"agent-label": False, "provider": True, "provisioning-tool": True,
-                               "variants": True})
+                               "variants": True, "build-timeout": False})
         if keys is None:
             return None
         label = self.r.scalar(keys.get("agent-label"), "environments.agent-label", default="envdelivery")
+        timeout = self.build_timeout(keys, "environments.build-timeout", default_timeout)
         services = {s for p in projects for s in p.services}
         provider = self.provider(keys.get("provider"))
         tool = self.tool(keys.get("provisioning-tool"), services)
-        variants = self.variants(keys.get("variants"), services, projects, release_lines)
-        if None in (label, provider, tool):
+        variants = self.variants(keys.get("variants"), services, projects, release_lines,
+                                 timeout or DEFAULT_BUILD_TIMEOUT)
+        if None in (label, provider, tool, timeout):
             return None
-        return Environments(agent_label=label, provider=provider, provisioning_tool=tool, variants=tuple(variants))
+        return Environments(agent_label=label, provider=provider, provisioning_tool=tool, variants=tuple(variants),
+                            build_timeout=timeout)
 
     def provider(self, node) -> ProviderConfig | None:
-        """The provider is looked up by name (not constructed) so that its settings are checked
-        here, with every other problem of the file, rather than when an environment job runs."""
-        keys = self.r.mapping(node, "environments.provider", {"name": True, "settings": False})
+        """The provider is looked up by name (not constructed) so that its settings and the
+        credential it reads are checked here, with every other problem of the file, rather than
+        when an environment job runs."""
+        keys = self.r.mapping(node, "environments.provider", {"name": True, "settings": False,
+                                                              "credential-id": False})
         if keys is None:
             return None
         name = self.name(keys.get("name"), "environments.provider.name")
+        credential_id = None
+        if "credential-id" in keys:
+            credential_id = self.name(keys["credential-id"], "environments.provider.credential-id")
         if name is None:
             return None
         try:
             declared = declared_settings(name)
+            need = declared_credential(name)
         except ProviderLookupError as exc:
             self.r.problem(keys["name"], "environments.provider.name", str(exc))
             return None
         settings = read_settings(self.r, keys.get("settings"), declared, "environments.provider.settings",
                                  parent=node)
-        return ProviderConfig(name=name, settings=settings) if settings is not None else None
+        if settings is None or "credential-id" in keys and credential_id is None:
+            return None
+        before = len(self.r.problems)
+        credential = self.provider_credential(name, need, credential_id, settings, node, keys)
+        if len(self.r.problems) > before:
+            return None
+        return ProviderConfig(name=name, settings=settings, credential=credential)
+
+    def provider_credential(self, name: str, need: CredentialNeed | None, credential_id: str | None,
+                            settings: dict, node, keys: dict) -> CredentialBinding | None:
+        """The binding of the credential the provider reads, to the variables its settings name."""
+        field = "environments.provider.credential-id"
+        if need is None:
+            if credential_id is not None:
+                self.r.problem(keys["credential-id"], field,
+                               f"the {name} provider reads no credential, so the environment jobs bind none: "
+                               "remove credential-id")
+            return None
+        if credential_id is None:
+            self.r.problem(node, field, f"required key is missing: the {name} provider reads "
+                           f"{need.describe(settings)}; give the ID of the Jenkins credential that holds it "
+                           "(never the secret itself)")
+            return None
+        variables = []
+        for slot, setting in need.variables.items():
+            variable = settings.get(setting)
+            if variable is None:
+                self.r.problem(self.setting_node(keys, setting, node), f"environments.provider.settings.{setting}",
+                               f"required with credential-id: the environment variable the credential's {slot} "
+                               "is bound to")
+                return None
+            if not ENV_VARIABLE_PATTERN.match(str(variable)):
+                self.r.problem(self.setting_node(keys, setting, node), f"environments.provider.settings.{setting}",
+                               f"{variable!r} is not an environment variable name (letters, digits and '_', "
+                               "not starting with a digit)")
+                return None
+            if any(variable == bound for _, bound in variables):
+                self.r.problem(self.setting_node(keys, setting, node), f"environments.provider.settings.{setting}",
+                               f"{variable!r} is already bound to the credential's {variables[0][0]}: "
+                               "each part needs its own variable")
+                return None
+            variables.append((slot, variable))
+        return CredentialBinding(kind=need.kind, credential_id=credential_id, variables=tuple(variables))
+
+    @staticmethod
+    def setting_node(keys: dict, setting: str, default):
+        """The value node of one provider setting (its line), or `default` when it is left out."""
+        mapping = keys.get("settings")
+        for key, value in getattr(mapping, "value", []) or []:
+            if getattr(key, "value", None) == setting:
+                return value
+        return default
 
     def tool(self, node, services: set[str]) -> ProvisioningTool | None:
         field = "environments.provisioning-tool"
@@ -303,9 +391,9 @@ class _Parser:
             return None
         return ProvisioningTool(service=service, artifact=artifact, command=command)
 
-    def variants(self, node, services: set[str], projects, release_lines) -> list[Variant]:
+    def variants(self, node, services: set[str], projects, release_lines, default_timeout: int) -> list[Variant]:
         keys = {"name": True, "description": False, "services": True, "schedule": False, "retain": False,
-                "validate": False, "release-lines": False}
+                "validate": False, "release-lines": False, "build-timeout": False}
         line_names = [line.name for line in release_lines]
         all_services = tuple(s for p in projects for s in p.services)
         variants = []
@@ -331,9 +419,11 @@ class _Parser:
                     else:
                         lines.append(line)
                 lines = tuple(lines)
-            if None not in (description, chosen, schedule, retain):
+            timeout = self.build_timeout(values, f"{where}.build-timeout", default_timeout)
+            if None not in (description, chosen, schedule, retain, timeout):
                 variants.append(Variant(name=name, description=description, services=chosen, schedule=schedule,
-                                        retain=retain, validate=tuple(validate), release_lines=lines))
+                                        retain=retain, validate=tuple(validate), release_lines=lines,
+                                        build_timeout=timeout))
         return variants
 
     def variant_services(self, node, field, services, all_services) -> tuple[str, ...] | None:

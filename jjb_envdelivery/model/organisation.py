@@ -19,6 +19,12 @@ NIGHTLY = "H H(0-5) * * *"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*[._-]$")
 
+# Build timeouts, in minutes. The build-timeout plugin raises an absolute timeout below 3 minutes
+# to 3 without a word (build-timeout-plugin AbsoluteTimeOutStrategy.java:36-44 with
+# BuildTimeoutWrapper.java:46), so the org file refuses anything shorter instead.
+MIN_BUILD_TIMEOUT = 3
+DEFAULT_BUILD_TIMEOUT = 60
+
 
 @dataclass(frozen=True)
 class GitRepo:
@@ -26,6 +32,8 @@ class GitRepo:
     branch: str
     # A directory standing in for a checkout of this repo (examples, tests, offline renders).
     local_checkout: Path | None = None
+    # The Jenkins credential the git plugin clones with; None clones anonymously.
+    credential_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class Updater:
     label: str
     credential_id: str
     poll: str
+    build_timeout: int = DEFAULT_BUILD_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -79,12 +88,31 @@ class Project:
 
 
 @dataclass(frozen=True)
+class CredentialBinding:
+    """A Jenkins credential bound to environment variables by the credentials-binding plugin.
+
+    `kind` is JJB's ``credentials-binding`` type (e.g. ``username-password-separated``);
+    `variables` pairs each of that type's variable options (``username``, ``password``,
+    ``variable``) with the environment variable it sets."""
+
+    kind: str
+    credential_id: str
+    variables: tuple[tuple[str, str], ...]
+
+    def jjb(self) -> dict:
+        """One entry of JJB's ``credentials-binding`` wrapper list."""
+        return {self.kind: {"credential-id": self.credential_id, **dict(self.variables)}}
+
+
+@dataclass(frozen=True)
 class ProviderConfig:
     """The org file's choice of environment provider; `settings` are checked against what the
-    provider declares, with defaults filled in (see ``model.settings``)."""
+    provider declares, with defaults filled in (see ``model.settings``). `credential` is the
+    Jenkins credential the environment jobs bind for it, when the provider reads one."""
 
     name: str
     settings: dict = field(default_factory=dict, hash=False, compare=False)
+    credential: CredentialBinding | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +131,7 @@ class Variant:
     retain: int
     validate: tuple[str, ...]
     release_lines: tuple[str, ...]
+    build_timeout: int = DEFAULT_BUILD_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -111,6 +140,8 @@ class Environments:
     provider: ProviderConfig
     provisioning_tool: ProvisioningTool
     variants: tuple[Variant, ...]
+    # The custom-environment jobs' timeout; each variant has its own for its jobs.
+    build_timeout: int = DEFAULT_BUILD_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -123,6 +154,9 @@ class Organisation:
     release_lines: tuple[ReleaseLine, ...]
     projects: tuple[Project, ...]
     environments: Environments | None
+    # The org-wide default: the teams' jobs get it (context defaults); the updaters and the
+    # environment jobs get it unless their own section overrides it.
+    build_timeout: int = DEFAULT_BUILD_TIMEOUT
 
     @property
     def org_dir(self) -> Path:

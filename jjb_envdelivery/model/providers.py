@@ -1,7 +1,7 @@
 """Finding a provider by name among the entry points of group ``jjb_envdelivery.providers``.
 
-The org loader needs a provider's declared settings, not the provider: the class is loaded,
-never constructed, so checking an org file needs no credentials and no network. This is plugin
+The org loader needs a provider's declared settings and credential, not the provider: the class
+is loaded, never constructed, so checking an org file needs no credentials and no network. This is plugin
 discovery, not a dependency: ``model`` never imports ``environments`` itself.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from ..errors import EnvDeliveryError
-from .settings import Setting
+from .settings import CredentialNeed, Setting
 
 PROVIDER_GROUP = "jjb_envdelivery.providers"
 
@@ -52,3 +52,13 @@ def declared_settings(name: str) -> tuple[Setting, ...]:
         raise ProviderLookupError(f"provider {name!r} ({cls!r}) is not a Provider class declaring its "
                                   "SETTINGS (a tuple of Setting)")
     return declared
+
+
+def declared_credential(name: str) -> CredentialNeed | None:
+    """The Jenkins credential the provider `name` reads (``CREDENTIAL``), or None when it reads none."""
+    cls = provider_class(name)
+    need = getattr(cls, "CREDENTIAL", None)
+    if need is not None and not isinstance(need, CredentialNeed):
+        raise ProviderLookupError(f"provider {name!r} ({cls!r}) declares CREDENTIAL as {need!r}, not a "
+                                  "CredentialNeed (or None)")
+    return need

@@ -8,7 +8,8 @@ not when an environment job first runs. The same check serves a provider constru
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import yaml
 
@@ -47,6 +48,46 @@ class Setting:
     @property
     def kinds(self) -> tuple:
         return self.type if isinstance(self.type, tuple) else (self.type,)
+
+
+# The credentials-binding kinds a plugin may ask for (JJB's ``credentials-binding`` types) and the
+# variable options each takes: UsernamePasswordMultiBinding binds usernameVariable and
+# passwordVariable, StringBinding and FileBinding one variable (credentials-binding-plugin
+# impl/UsernamePasswordMultiBinding.java:48-51, Binding.java:51).
+BINDING_KINDS = {
+    "username-password-separated": ("username", "password"),
+    "text": ("variable",),
+    "file": ("variable",),
+}
+KIND_WORDS = {"username-password-separated": "username/password", "text": "secret text", "file": "secret file"}
+ENV_VARIABLE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class CredentialNeed:
+    """The Jenkins credential a plugin reads from environment variables, so that the jobs that
+    run it bind one (the org file names its ID): the credentials-binding `kind`, and for each
+    of the kind's variable options the setting that names the variable, e.g.
+    ``CredentialNeed("username-password-separated", {"username": "user-env", "password": "token-env"})``.
+    """
+
+    kind: str
+    variables: dict = field(hash=False)
+    help: str = ""
+
+    def __post_init__(self):
+        slots = BINDING_KINDS.get(self.kind)
+        if slots is None:
+            raise TypeError(f"credential kind {self.kind!r} is not one of {', '.join(BINDING_KINDS)}")
+        if set(self.variables) != set(slots):
+            raise TypeError(f"a {self.kind} credential names the settings for {', '.join(slots)}, "
+                            f"not {', '.join(self.variables) or 'none'}")
+
+    def describe(self, settings: dict) -> str:
+        """What the plugin reads, for messages:
+        "a username/password credential (username in SKYTAP_USER, password in SKYTAP_TOKEN)"."""
+        where = ", ".join(f"{slot} in {settings.get(setting)}" for slot, setting in self.variables.items())
+        return f"a {KIND_WORDS[self.kind]} credential ({where})"
 
 
 def check_value(setting: Setting, value) -> tuple[object, str | None]:

@@ -28,6 +28,10 @@ REQUIRED_PLUGINS = {
     "git": "4.0.0",
     "copyartifact": "1.46",
     "credentials-binding": "1.20",
+    # BuildTimeoutWrapper's `strategy` and `operationList` fields (with FailOperation) arrived in
+    # 1.13 (tag build-timeout-1.13); JJB 6.5 writes that form only for 1.14 and later
+    # (jenkins_jobs/modules/wrappers.py:351), which is what the generated XML was checked against.
+    "build-timeout": "1.14",
     "timestamper": "1.8",
     "junit": "1.20",
     "delivery-pipeline-plugin": "1.0.0",

@@ -57,6 +57,7 @@ class ScopeRequest:
     releases: tuple[str, ...] = field(default_factory=tuple)
     root_folder: str | None = None
     jobs_path: Path | None = None
+    build_timeout: int | None = None  # minutes; None: the default
 
     @property
     def baked(self) -> bool:
@@ -82,8 +83,9 @@ def render_request(request: ScopeRequest, conf: Path, workdir: Path) -> tuple[Sc
 
 def _request_org(request: ScopeRequest) -> Organisation | None:
     if request.scope == ROOT:
-        if request.baked or request.releases or request.jobs_path:
-            raise EnvDeliveryError("the root scope takes --org-file only, not --namespace/--release/JOBS_PATH")
+        if request.baked or request.releases or request.jobs_path or request.build_timeout is not None:
+            raise EnvDeliveryError("the root scope takes --org-file only, not "
+                                   "--namespace/--release/--build-timeout/JOBS_PATH")
         return load_organisation(request.org_file or Path("delivery.yaml"))
     if request.baked:
         if request.jobs_path is None or request.root_folder is None:
@@ -93,13 +95,17 @@ def _request_org(request: ScopeRequest) -> Organisation | None:
     if request.org_file is None:
         raise EnvDeliveryError(f"scope {request.scope}: give either --namespace/--release/--root-folder/JOBS_PATH "
                                "(as a child updater does) or --org-file")
+    if request.build_timeout is not None:
+        raise EnvDeliveryError(f"scope {request.scope}: --build-timeout goes with --namespace (a child updater's "
+                               "command); with --org-file the org file's build-timeout applies")
     return load_organisation(request.org_file)
 
 
 def _resolve_scope(request: ScopeRequest, org: Organisation | None, workdir: Path) -> Scope:
     if org is None:
+        timeout = {} if request.build_timeout is None else {"build_timeout": request.build_timeout}
         return project_scope_from_args(request.scope, request.namespace, list(request.releases),
-                                       request.root_folder, request.jobs_path, workdir)
+                                       request.root_folder, request.jobs_path, workdir, **timeout)
     if request.scope == ROOT:
         return root_scope(org, workdir)
     try:

@@ -168,8 +168,12 @@ class Beans:
             return "disabled"
         base = {"SUCCESS": "blue", "FAILURE": "red", "UNSTABLE": "yellow",
                 "ABORTED": "aborted", "NOT_BUILT": "notbuilt"}
-        color = base.get(item.builds[0].result, "blue") if item.builds else "notbuilt"
-        return color  # no build ever runs, so never "_anime"
+        # BallColor: the last completed build's colour, "_anime" while a build runs
+        completed = next((b for b in item.builds if not b.building), None)
+        color = base.get(completed.result or "", "blue") if completed else "notbuilt"
+        if item.builds and item.builds[0].building:
+            color += "_anime"
+        return color
 
     def _queued(self, item: Item) -> QueueItem | None:
         for q in self.state.queue.values():
@@ -185,8 +189,11 @@ class Beans:
             ("url", 2, self.url(f"{item.path}{build.number}/")),
         ])
 
-    def _last(self, item: Item, results: tuple[str, ...] | None) -> Exported | None:
+    def _last(self, item: Item, results: tuple[str, ...] | None,
+              completed: bool = True) -> Exported | None:
         for b in item.builds:
+            if completed and b.building:
+                continue
             if results is None or b.result in results:
                 return self.build_ref(item, b)
         return None
@@ -219,7 +226,7 @@ class Beans:
             ("healthReport", 1, list[Any]()),
             ("inQueue", 1, queued is not None),
             ("keepDependencies", 1, False),
-            ("lastBuild", 1, self._last(item, None)),
+            ("lastBuild", 1, self._last(item, None, completed=False)),
             ("lastCompletedBuild", 1, self._last(item, None)),
             ("lastFailedBuild", 1, self._last(item, ("FAILURE",))),
             ("lastStableBuild", 1, self._last(item, ("SUCCESS",))),
@@ -236,12 +243,20 @@ class Beans:
             props += [("concurrentBuild", 1, True), ("disabled", 1, item.disabled),
                       ("resumeBlocked", 1, False)]
         else:
+            root = item.root()
+            # AbstractProject.getAssignedLabelString: null when the job may roam (core
+            # AbstractProject.java:416-425); the SCM's class from the config.
+            label = None if (root.findtext("canRoam") or "true").strip() == "true" \
+                else root.findtext("assignedNode")
+            scm = root.find("scm")
+            scm_class = scm.get("class", "hudson.scm.NullSCM") if scm is not None \
+                else "hudson.scm.NullSCM"
             props += [
-                ("concurrentBuild", 1, False),
+                ("concurrentBuild", 1, (root.findtext("concurrentBuild") or "") == "true"),
                 ("disabled", 1, item.disabled),
                 ("downstreamProjects", 1, list[Any]()),
-                ("labelExpression", 1, None),
-                ("scm", 1, Exported("hudson.scm.NullSCM", [])),
+                ("labelExpression", 1, label),
+                ("scm", 1, Exported(scm_class, [])),
                 ("upstreamProjects", 1, list[Any]()),
             ]
         return Exported(item.type.cls, props)
@@ -315,12 +330,14 @@ class Beans:
             ("url", 999, self.url(q.item.path)),
             ("color", 2, self.color(q.item)),
         ])
-        cause = Exported("hudson.model.Cause$UserIdCause", [
-            ("shortDescription", 999, "Started by remote request"),
-        ])
+        # Queue.Item is @ExportedBean(defaultVisibility=999), its causes are written whole
+        causes = [self.cause(c, 999) for c in q.causes] or [
+            Exported("hudson.model.Cause$UserIdCause", [
+                ("shortDescription", 999, "Started by remote request"),
+            ])]
         # Queue.Item is @ExportedBean(defaultVisibility=999): everything always written
         props: list[tuple[str, int, Value]] = [
-            ("actions", 999, [Exported("hudson.model.CauseAction", [("causes", 999, [cause])])]),
+            ("actions", 999, [Exported("hudson.model.CauseAction", [("causes", 999, causes)])]),
             ("blocked", 999, False),
             ("buildable", 999, False),
             ("id", 999, q.id),
@@ -331,9 +348,10 @@ class Beans:
             ("url", 999, f"queue/item/{q.id}/"),
         ]
         if q.build is None:
-            left = max(0.0, q.ready_at - time.time())
-            props += [("why", 999, f"In the quiet period. Expires in {left:.1f} sec"),
-                      ("timestamp", 999, int(q.ready_at * 1000))]
+            left = q.ready_at - time.time()
+            why = (f"In the quiet period. Expires in {left:.1f} sec" if left > 0
+                   else "Waiting for next available executor")
+            props += [("why", 999, why), ("timestamp", 999, int(q.ready_at * 1000))]
             return Exported("hudson.model.Queue$WaitingItem", props)
         props += [("why", 999, None),
                   ("cancelled", 999, False),
@@ -350,26 +368,68 @@ class Beans:
             ("items", 1, [self.queue_item(q) for q in waiting]),
         ])
 
+    @staticmethod
+    def cause(cause: dict[str, Any], visibility: int = 3) -> Exported:
+        """A cause recorded as its api/json dict: ``_class`` plus exported properties (keys
+        starting with ``_`` are kept but not exported, e.g. an UpstreamCause's upstream causes)."""
+        # Cause's exported properties have visibility 3 (core Cause.java:79, 296-314)
+        return Exported(cause.get("_class"), [(k, visibility, v)
+                                              for k, v in sorted(cause.items())
+                                              if not k.startswith("_")])
+
+    @staticmethod
+    def parameter(value: dict[str, Any]) -> Exported:
+        """A ParameterValue: ``name`` at visibility 3 (core ParameterValue.java:77), ``value``
+        at 4 (StringParameterValue.java:42)."""
+        return Exported(value.get("_class"), [(k, 3 if k == "name" else 4, v)
+                                              for k, v in sorted(value.items()) if k != "_class"])
+
+    def build_actions(self, build: Build) -> list[Any]:
+        """The exported actions of a build the job runner ran: CauseAction, ParametersAction,
+        git's BuildData, junit's TestResultAction. Simulated builds have none."""
+        actions: list[Any] = []
+        if build.causes is not None:
+            actions.append(Exported("hudson.model.CauseAction", [
+                ("causes", 2, [self.cause(c) for c in build.causes])]))
+        if build.parameters:
+            actions.append(Exported("hudson.model.ParametersAction", [
+                ("parameters", 2, [self.parameter(p) for p in build.parameters])]))
+        if build.scm:  # @ExportedBean(defaultVisibility = 999) (git util/BuildData.java:43)
+            actions.append(Exported("hudson.plugins.git.util.BuildData", [
+                (k, 999, v) for k, v in sorted(build.scm.items())]))
+        if build.tests:
+            actions.append(Exported("hudson.tasks.junit.TestResultAction", [
+                ("failCount", 2, build.tests.get("failCount", 0)),
+                ("skipCount", 2, build.tests.get("skipCount", 0)),
+                ("totalCount", 2, build.tests.get("totalCount", 0)),
+                ("urlName", 2, "testReport")]))
+        return actions
+
+    def artifacts(self, build: Build) -> list[Exported]:
+        return [Exported(None, [("displayPath", 3, shown), ("fileName", 3, path.rsplit("/", 1)[-1]),
+                                ("relativePath", 3, path)])
+                for path, shown in zip(build.artifacts, display_paths(build.artifacts), strict=True)]
+
     def build(self, item: Item, build: Build) -> Exported:
         return Exported(item.type.build_class, [
-            ("actions", 1, list[Any]()),
-            ("artifacts", 1, list[Any]()),
-            ("building", 1, False),
+            ("actions", 1, self.build_actions(build)),
+            ("artifacts", 1, self.artifacts(build)),
+            ("building", 1, build.building),
             ("description", 1, None),
             ("displayName", 1, f"#{build.number}"),
-            ("duration", 1, 0),
-            ("estimatedDuration", 1, 0),
+            ("duration", 1, build.duration),
+            ("estimatedDuration", 1, build.duration),
             ("executor", 1, None),
             ("fullDisplayName", 1, f"{item.full_name.replace('/', ' » ')} #{build.number}"),
             ("id", 1, str(build.number)),
-            ("inProgress", 1, False),
+            ("inProgress", 1, build.building),
             ("keepLog", 1, False),
             ("number", 1, build.number),
             ("queueId", 1, build.queue_id),
             ("result", 1, build.result),
             ("timestamp", 1, build.timestamp),
             ("url", 1, self.url(f"{item.path}{build.number}/")),
-            ("builtOn", 1, ""),
+            ("builtOn", 1, build.built_on),
             ("changeSet", 1, Exported("hudson.scm.EmptyChangeLogSet",
                                       [("items", 1, list[Any]()), ("kind", 1, None)])),
             ("culprits", 1, list[Any]()),
@@ -414,3 +474,32 @@ class Beans:
             ("property", 1, list[Any]()),
         ])
 
+
+
+def display_paths(paths: list[str], cutoff: int = 20) -> list[str | None]:
+    """``Run.ArtifactList.computeDisplayName`` (core Run.java:1232-1277): each artifact is shown by
+    its file name, lengthened by parent directories while two names collide; above
+    ``LIST_CUTOFF`` (20, Run.java:1171) artifacts no display path is computed."""
+    if len(paths) > cutoff:
+        return [None] * len(paths)
+    tokens = [[t for t in re.split(r"[\\/]+", p)] for p in paths]
+    lengths = [1] * len(paths)
+    max_depth = max((len(t) for t in tokens), default=0)
+    depth = 0
+    while True:
+        collision = False
+        seen: dict[str, int] = {}
+        for i, token in enumerate(tokens):
+            shown = "/".join(token[max(0, len(token) - lengths[i]):])
+            previous = seen.get(shown)
+            seen[shown] = i
+            if previous is not None:
+                collision = True
+                if previous >= 0:
+                    lengths[previous] += 1
+                lengths[i] += 1
+                seen[shown] = -1  # later collisions lengthen only the newcomer
+        if not (collision and depth < max_depth):
+            break
+        depth += 1
+    return ["/".join(t[max(0, len(t) - n):]) for t, n in zip(tokens, lengths, strict=True)]

@@ -206,10 +206,31 @@ def set_child_text(root: ET.Element, tag: str, text: str, after: str | None = No
 
 @dataclass
 class Build:
+    """A build record. The emulator's own simulated builds fill only the first four fields; the
+    job runner (``job_runner``) fills the rest as it runs a build."""
+
     number: int
     queue_id: int
     timestamp: int  # ms
-    result: str
+    result: str | None  # None while building
+    duration: int = 0  # ms
+    building: bool = False
+    causes: list[dict[str, Any]] | None = None  # CauseAction's causes, as api/json shows them
+    parameters: list[dict[str, Any]] | None = None  # ParametersAction's values, as api/json shows them
+    built_on: str = ""  # node name; "" = the built-in node, as Jenkins exports builtOn
+    artifacts: list[str] = field(default_factory=list)  # relative paths under build_dir/archive
+    build_dir: str | None = None  # home/jobs/<full name>/builds/<n>: log and archive/
+    scm: dict[str, Any] | None = None  # git's BuildData (lastBuiltRevision, buildsByBranchName…)
+    workspace: str | None = None  # where the build ran (polling with PathRestriction needs it)
+    tests: dict[str, int] | None = None  # junit's TestResultAction counts
+
+    @property
+    def log_path(self) -> Path | None:
+        return Path(self.build_dir) / "log" if self.build_dir else None
+
+    @property
+    def archive_dir(self) -> Path | None:
+        return Path(self.build_dir) / "archive" if self.build_dir else None
 
 
 @dataclass
@@ -324,6 +345,30 @@ class QueueItem:
     ready_at: float
     build: Build | None = None
     left_at: float | None = None
+    causes: list[dict[str, Any]] = field(default_factory=list)  # folded in by later schedules
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+def fold_causes(causes: list[dict[str, Any]], new: list[dict[str, Any]]) -> None:
+    """``CauseAction.foldIntoExisting``: the waiting item's causes gain the new ones. The action
+    keeps a bag (cause → count) and lists each cause as often as it was added, equal causes
+    together (core CauseAction.java:62-66, 96-102, 169-177)."""
+    for cause in new:
+        last_equal = max((i for i, c in enumerate(causes) if c == cause), default=None)
+        if last_equal is None:
+            causes.append(dict(cause))
+        else:
+            causes.insert(last_equal + 1, dict(cause))
+
+
+def parse_params(params: str) -> dict[str, str]:
+    """The ``k=v`` lines of a queue item's ``params`` text."""
+    out: dict[str, str] = {}
+    for line in params.splitlines():
+        if line:
+            key, _, value = line.partition("=")
+            out[key] = value
+    return out
 
 
 @dataclass
@@ -335,6 +380,8 @@ class State:
     queue: dict[int, QueueItem] = field(default_factory=dict)
     next_queue_id: int = 1
     build_result: str = "SUCCESS"
+    # A job runner is attached: queued builds wait for it instead of "running" as records.
+    runner_attached: bool = False
 
     # --- lookup ------------------------------------------------------------------------------
 
@@ -464,23 +511,30 @@ class State:
 
     # --- queue -------------------------------------------------------------------------------
 
-    def schedule(self, item: Item, params: str, quiet_period: float) -> QueueItem:
+    def schedule(self, item: Item, params: str, quiet_period: float,
+                 causes: list[dict[str, Any]] | None = None) -> QueueItem:
+        """Queue ``item``, or fold ``causes`` into its waiting item when that has the same
+        parameters (core Queue.java:612-652)."""
         self.advance_queue()
+        parameters = parse_params(params)
         for q in self.queue.values():
-            if q.item is item and q.build is None and q.params == params:
+            if q.item is item and q.build is None and q.parameters == parameters:
+                fold_causes(q.causes, causes or [])
                 return q  # Queue.schedule2 merges with the waiting item
         now = time.time()
-        q = QueueItem(self.next_queue_id, item, params, now, now + quiet_period)
+        q = QueueItem(self.next_queue_id, item, params, now, now + quiet_period,
+                      causes=[dict(c) for c in causes or []], parameters=parameters)
         self.next_queue_id += 1
         self.queue[q.id] = q
         return q
 
     def advance_queue(self, now: float | None = None) -> bool:
-        """Start due items (a build record, no execution); expire old left items."""
+        """Start due items (a build record, no execution); expire old left items. With a job
+        runner attached, waiting items stay queued until the runner takes them."""
         now = time.time() if now is None else now
         changed = False
         for qid, q in list(self.queue.items()):
-            if q.build is None and now >= q.ready_at:
+            if q.build is None and now >= q.ready_at and not self.runner_attached:
                 build = Build(q.item.next_build_number, q.id, int(q.ready_at * 1000),
                               self.build_result)
                 q.item.next_build_number += 1

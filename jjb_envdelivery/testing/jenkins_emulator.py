@@ -3,7 +3,9 @@
 It answers the calls python-jenkins 1.8.3 and Jenkins Job Builder 6.5 make the way
 shared/reference/jenkins-rest.md says Jenkins does (statuses, messages, check order, crumbs,
 401 vs 403, ``api/json`` pruning). It stores and checks configuration; it never runs builds:
-a scheduled build leaves the queue after its quiet period as a finished build record.
+a scheduled build leaves the queue after its quiet period as a finished build record, unless a
+``job_runner.JobRunner`` is attached, which takes queued builds and runs them on this machine
+(its builds answer at ``job/…/<n>/api/json``, ``consoleText`` and ``artifact/…``).
 
 Example::
 
@@ -47,6 +49,7 @@ import base64
 import binascii
 import hashlib
 import json
+import mimetypes
 import secrets
 import signal
 import socket
@@ -81,6 +84,18 @@ __all__ = ["Fault", "JenkinsEmulator", "RequestRecord", "main"]
 DEFAULT_VERSION = "2.492.3"
 MAX_BODY = 64 * 1024 * 1024
 REASONS = {500: "Server Error"}  # Jetty's phrase; python-jenkins puts it in its message
+
+# Permalinks of a job's builds (core PermalinkProjectAction.java: Permalink.BUILTIN); builds are
+# newest first.
+PERMALINKS = {
+    "lastBuild": lambda b: True,
+    "lastCompletedBuild": lambda b: not b.building,
+    "lastSuccessfulBuild": lambda b: b.result in ("SUCCESS", "UNSTABLE"),
+    "lastStableBuild": lambda b: b.result == "SUCCESS",
+    "lastFailedBuild": lambda b: b.result == "FAILURE",
+    "lastUnstableBuild": lambda b: b.result == "UNSTABLE",
+    "lastUnsuccessfulBuild": lambda b: b.result not in (None, "SUCCESS"),
+}
 
 # Permission → (X-Required-Permission id, name on the access-denied page)
 PERMISSIONS = {
@@ -362,15 +377,49 @@ class Dispatch:
             return self.enable(item, rest[0] == "enable")
         if rest in (["build"], ["buildWithParameters"]) and not item.is_folder:
             return self.build(item, rest[0])
-        if rest and rest[0].isdigit() and not item.is_folder:
-            build = next((b for b in item.builds if b.number == int(rest[0])), None)
+        if rest and not item.is_folder and (rest[0].isdigit() or rest[0] in PERMALINKS):
+            build = self.find_build(item, rest[0])
             if build is None:
                 raise not_found()
             if rest[1:] == ["api", "json"]:
                 return self.json(self.beans.build(item, build))
             if rest[1:] == []:
                 return self.page(f"{item.full_name} #{build.number}")
+            if rest[1:] == ["consoleText"]:
+                return self.console_text(build)
+            if rest[1:2] == ["artifact"] and len(rest) > 2:
+                return self.artifact(build, rest[2:])
         raise not_found()
+
+    @staticmethod
+    def find_build(item: Item, ref: str):
+        """A build by number or permalink (core PermalinkProjectAction.Permalink.BUILTIN)."""
+        if ref.isdigit():
+            return next((b for b in item.builds if b.number == int(ref)), None)
+        return next((b for b in item.builds if PERMALINKS[ref](b)), None)
+
+    def console_text(self, build) -> Response:
+        if build.log_path is None:  # a simulated build: nothing ran
+            text = (f"The REST emulator simulated this build; nothing ran.\n"
+                    f"Finished: {build.result}\n")
+            return Response(200, text.encode(), "text/plain;charset=UTF-8")
+        try:
+            body = build.log_path.read_bytes()
+        except OSError:
+            raise not_found() from None
+        return Response(200, body, "text/plain;charset=UTF-8")
+
+    def artifact(self, build, parts: list[str]) -> Response:
+        root = build.archive_dir
+        relative = "/".join(parts)
+        if root is None or relative not in build.artifacts or ".." in parts:
+            raise not_found()
+        try:
+            body = (root / relative).read_bytes()
+        except OSError:
+            raise not_found() from None
+        ctype = mimetypes.guess_type(relative)[0] or "application/octet-stream"
+        return Response(200, body, ctype)
 
     # items --------------------------------------------------------------------------------
 
@@ -467,7 +516,12 @@ class Dispatch:
         params = "\n".join(f"{k}={v}" for k, v in self.params.items() if k not in skip)
         params = "\n" + params if params else ""
         before = self.emu.state.next_queue_id
-        q = self.emu.state.schedule(item, params, seconds)
+        # Cause.UserIdCause of the requesting user (core Cause.java; "Started by user {0}")
+        cause = {"_class": "hudson.model.Cause$UserIdCause",
+                 "shortDescription": f"Started by user {self.user}",
+                 "userId": None if self.user == "anonymous" else self.user,
+                 "userName": self.user}
+        q = self.emu.state.schedule(item, params, seconds, causes=[cause])
         merged = q.id < before
         if endpoint == "buildWithParameters" and merged:
             return redirect(self.base + item.path, 303, write=False)

@@ -111,6 +111,8 @@ def write_org(example_org_dir: Path, dest: Path, provider: dict) -> Path:
     org_file = dest / "delivery.yaml"
     data = yaml.safe_load(org_file.read_text())
     data["environments"]["provider"] = provider
+    # The stand-in tool above is delivered as envtool-<version>.tar.gz (the example's envtool is a zipapp).
+    data["environments"]["provisioning-tool"]["artifact"] = "dist/envtool-*.tar.gz"
     org_file.write_text(yaml.safe_dump(data, sort_keys=False))
     return dest
 

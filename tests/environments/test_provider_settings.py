@@ -53,7 +53,7 @@ def test_local_uses_the_checked_values(org_with):
 
 
 def test_skytap_uses_the_checked_values_and_needs_no_network(org_with, monkeypatch):
-    org = org_with({"name": "skytap", "settings": {
+    org = org_with({"name": "skytap", "credential-id": "skytap-api", "settings": {
         "base-template": 42, "user-env": "MY_USER", "token-env": "MY_TOKEN", "url": "http://127.0.0.1:9/",
         "page-size": 5, "retry-delay": 1}})
     monkeypatch.delenv("MY_TOKEN", raising=False)

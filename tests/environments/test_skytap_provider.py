@@ -39,7 +39,8 @@ def skytap_ws(make_workspace, monkeypatch):
     monkeypatch.setenv("SKYTAP_TOKEN", "tok-123")
 
     def make(emu, name="ws", **extra):
-        ws = make_workspace({"name": "skytap", "settings": _settings(emu, **extra)}, name=name)
+        ws = make_workspace({"name": "skytap", "credential-id": "skytap-api", "settings": _settings(emu, **extra)},
+                            name=name)
         org_file = ws / "delivery.yaml"
         data = yaml.safe_load(org_file.read_text())
         data["environments"]["provisioning-tool"]["command"] = REMOTE_TOOL

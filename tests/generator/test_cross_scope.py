@@ -1,13 +1,18 @@
 """The root scope and the teams' scopes fit together: every job the root scope's jobs and
-views name exists in some scope, and copies are granted by the job copied from."""
+views name exists in some scope, and copies are granted by the job copied from.
+
+Names are resolved as Jenkins resolves them (``Jenkins.getItem``: relative to the job's folder,
+``/`` absolute, then the full name; core Jenkins.java:3050-3092) and grants matched as
+copyartifact matches them (CopyArtifactPermissionProperty.java:99-133), through
+``jenkins_names``."""
 
 from __future__ import annotations
 
-import fnmatch
 import xml.etree.ElementTree as ET
 
 import pytest
 
+from jjb_envdelivery.jenkins_names import ItemIndex, copy_permitted
 from jjb_envdelivery.orchestration.checked_render import render_organisation
 
 COPY = "hudson.plugins.copyartifact."
@@ -29,20 +34,34 @@ def referenced_jobs(element):
         yield spec.findtext("firstJob")
 
 
-def test_every_referenced_job_exists(items):
+FOLDER = "com.cloudbees.hudson.plugins.folder.Folder"
+VIEWS = {"hudson.model.ListView", "se.diabol.jenkins.pipeline.DeliveryPipelineView"}
+
+
+@pytest.fixture(scope="module")
+def index(items):
+    return ItemIndex((name, element.tag == FOLDER) for name, element in items.items() if element.tag not in VIEWS)
+
+
+def resolve(index, ref: str, job: str) -> str | None:
+    found, _ = index.resolve(ref, job)
+    return found[0] if found else None
+
+
+def test_every_referenced_job_exists(items, index):
     dangling = {(name, ref) for name, element in items.items() for ref in referenced_jobs(element)
-                if ref not in items}
+                if resolve(index, ref, name if element.tag == "project" else "") is None}
     assert dangling == set()
 
 
-def test_every_copy_is_granted_by_its_source(items):
+def test_every_copy_is_granted_by_its_source(items, index):
     checked = 0
     for name, element in items.items():
         for copy in element.iter(f"{COPY}CopyArtifact"):
-            source = items[copy.findtext("project")]
-            granted = [s.text for s in source.findall(
+            source = resolve(index, copy.findtext("project"), name)
+            granted = [s.text for s in items[source].findall(
                 f"properties/{COPY}CopyArtifactPermissionProperty/projectNameList/string")]
-            assert any(fnmatch.fnmatchcase(name, pattern) for pattern in granted), (name, granted)
+            assert copy_permitted(granted, name, source), (name, source, granted)
             checked += 1
     # Every package and deliver job; each environment build and verify job; the custom jobs.
     assert checked == 40 * 3 * 2 + 8 * 2 + 3

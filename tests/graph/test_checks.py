@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jjb_envdelivery.errors import EnvDeliveryError
-from jjb_envdelivery.graph import GraphCheckError, build_graph, check, check_or_raise
+from jjb_envdelivery.graph import GraphCheckError, build_graph, check, check_or_raise, check_warnings
 from jjb_envdelivery.jjb.pipeline import RenderedScope
 from jjb_envdelivery.model.loader import load_organisation
 from jjb_envdelivery.orchestration.checked_render import check_organisation, graph_of_organisation
@@ -86,6 +86,8 @@ def test_cycle_names_its_jobs_in_order(tiny_org):
 - job:
     name: web-d
     disabled: false
+    properties:
+      - copyartifact: {projects: web-c}
     triggers:
       - timed: '@daily'
 """)
@@ -120,13 +122,25 @@ def test_duplicate_across_scopes(tiny_org):
         "'payments/billing-current-ci' by scope payments, 'payments/billing-current-ci' by scope web"]
 
 
+# A job whose artifacts the hand-written jobs below may copy.
+WEB_SOURCE = """
+- job:
+    name: web-source
+    disabled: false
+    triggers: [{timed: '@daily'}]
+    properties:
+      - copyartifact: {projects: 'web-orphan,web-by-hand,web-smoke'}
+"""
+
+
 def test_cd_job_nothing_can_start(tiny_org):
+    add_yaml(tiny_org, "web", "source.yaml", WEB_SOURCE)
     add_yaml(tiny_org, "web", "orphans.yaml", """
 - job:
     name: web-orphan
     disabled: false
     builders:
-      - copyartifact: {project: web-ui-current-ci}
+      - copyartifact: {project: web-source}
 - job:
     name: web-waits
     disabled: false
@@ -138,14 +152,14 @@ def test_cd_job_nothing_can_start(tiny_org):
     parameters:
       - string: {name: WHAT}
     builders:
-      - copyartifact: {project: web-ui-current-ci}
+      - copyartifact: {project: web-source}
 """)
     start = "CD job that nothing can start: it has no SCM trigger, timer, other trigger or parameters, and"
     assert messages(tiny_org) == [
         f"web-waits: {REVERSE}: names 'web-also-gone', which is no job of any scope (looked up 'web-also-gone')",
         f"web-waits: {REVERSE}: names 'web-gone', which is no job of any scope (looked up 'web-gone')",
         f"web-orphan: project (hudson.plugins.copyartifact.CopyArtifact): {start} it names no upstream trigger "
-        "and no job triggers it (it only copies artifacts of 'web-ui-current-ci' in project "
+        "and no job triggers it (it only copies artifacts of 'web-source' in project "
         "(hudson.plugins.copyartifact.CopyArtifact))",
         f"web-waits: {REVERSE}: {start} none of its upstream names is a job ('web-gone', 'web-also-gone' in "
         f"{REVERSE})",
@@ -153,12 +167,13 @@ def test_cd_job_nothing_can_start(tiny_org):
 
 
 def test_triggered_by_a_downstream_list_is_not_orphaned(tiny_org):
+    add_yaml(tiny_org, "web", "source.yaml", WEB_SOURCE)
     add_yaml(tiny_org, "web", "chained.yaml", """
 - job:
     name: web-smoke
     disabled: false
     builders:
-      - copyartifact: {project: web-ui-current-ci}
+      - copyartifact: {project: web-source}
 - job:
     name: web-ui-tests
     disabled: false
@@ -177,6 +192,13 @@ def test_variant_service_without_package_job(tiny_org):
         f"delivery/env-small-upcoming-build: {REVERSE}: environment variant 'small' on release line 'upcoming' "
         "has services with no package job on that line: ui (it triggers on web-ui-upcoming-package, which no "
         "scope generates)"]
+    # The generated pipeline view cannot know what a team's YAML leaves out; one firstJob that finds
+    # nothing empties the whole view (delivery-pipeline DeliveryPipelineView.java:535-542): a warning.
+    assert [str(w) for w in check_warnings(graph_of_organisation(tiny_org)) if "firstJob" in str(w)] == [
+        "pipeline-upcoming: firstJob of component 'ui' (se.diabol.jenkins.pipeline.DeliveryPipelineView): names "
+        "'web-ui-upcoming-ci', which is no job of any scope (looked up 'web-ui-upcoming-ci'); the delivery-pipeline "
+        "plugin then shows no pipeline at all in this view, only 'Could not find project: web-ui-upcoming-ci' "
+        "(DeliveryPipelineView.java:535-542, 570-572)"]
 
 
 def test_check_or_raise_lists_every_problem(tiny_org):

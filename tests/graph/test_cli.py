@@ -32,11 +32,19 @@ def test_problems_exit_1_and_still_write_the_picture(tiny_org, tmp_path, capsys)
     out = tmp_path / "g.json"
     assert run(tiny_org, "--format", "json", "-o", out) == 1
     err = capsys.readouterr().err
-    assert err == ("jjb-envdelivery: error: the job graph has 1 problem:\n"
-                   "  web-x: upstreamProjects (jenkins.triggers.ReverseBuildTrigger): names 'web-nope', which is no "
-                   "job of any scope (looked up 'web-nope')\n")
+    assert err.endswith("jjb-envdelivery: error: the job graph has 1 problem:\n"
+                        "  web-x: upstreamProjects (jenkins.triggers.ReverseBuildTrigger): names 'web-nope', which is "
+                        "no job of any scope (looked up 'web-nope')\n")
     data = json.loads(out.read_text())
     assert data["problems"][0]["jobs"] == ["web-x"] and data["counts"]["edges"]["trigger"] == 16
+    assert data["problems"][0]["level"] == "error"
+    # The folder team's names work only through Jenkins's fallback to the full name: listed, not failing.
+    warnings = [p for p in data["problems"] if p["level"] == "warning"]
+    assert warnings and {p["check"] for p in warnings} == {"fallback-name"}
+    assert f"jjb-envdelivery: {len(warnings)} warnings (they do not fail):\n" in err
+    shown = [line for line in err.splitlines() if "only through Jenkins's fallback to the full name" in line]
+    assert len(shown) == min(len(warnings), 10)
+    assert ("more (`graph --format json` lists every one)" in err) is (len(warnings) > 10)
 
 
 def test_release_view_and_formats(tiny_org, tmp_path):
@@ -56,3 +64,28 @@ def test_unknown_release_line(tiny_org):
 def test_no_organisation(tmp_path):
     with pytest.raises(EnvDeliveryError, match="no organisation here"):
         run(tmp_path)
+
+
+def test_a_copy_the_source_does_not_permit_fails(tiny_org, tmp_path, capsys):
+    # A team's own smoke job copies the CI job's artifacts, which the shipped template grants only to
+    # the package job and the environment jobs.
+    add_yaml(tiny_org, "web", "smoke.yaml", """
+- job:
+    name: web-smoke
+    disabled: false
+    triggers: [{timed: '@daily'}]
+    builders:
+      - copyartifact: {project: web-ui-current-ci}
+""")
+    out = tmp_path / "g.json"
+    assert run(tiny_org, "--format", "json", "-o", out) == 1
+    err = capsys.readouterr().err
+    assert "jjb-envdelivery: error: the job graph has 1 problem:\n  web-ui-current-ci: projectNameList " in err
+    [problem] = [p for p in json.loads(out.read_text())["problems"] if p["level"] == "error"]
+    assert (problem["check"], problem["jobs"], problem["field"]) == (
+        "copy-permission", ["web-ui-current-ci", "web-smoke"],
+        "projectNameList (hudson.plugins.copyartifact.CopyArtifactPermissionProperty)")
+    assert problem["message"].startswith("web-ui-current-ci: projectNameList (hudson.plugins.copyartifact."
+                                         "CopyArtifactPermissionProperty): does not permit web-smoke to copy its "
+                                         "artifacts (web-smoke's CopyArtifact project 'web-ui-current-ci'): ")
+    assert problem["message"].endswith("Fix: add '/web-smoke' (or 'web-smoke') to the list")

@@ -163,3 +163,96 @@ def test_missing_file(tmp_path):
 def test_not_a_mapping(tmp_path):
     found, _ = problems(tmp_path, "- just\n- a list\n")
     assert "expected a mapping" in found[0]
+
+
+# -- git credentials and build timeouts (issue 13, defects 3 and 5) ---------------------------
+
+def test_repositories_take_a_jenkins_credential_id(tmp_path):
+    text = VALID.replace("  url: https://git.example.com/jobs.git\n",
+                         "  url: https://git.example.com/jobs.git\n  credential-id: jobs-git-read\n")
+    text = text.replace("repo: {url: https://git.example.com/payments.git, branch: main}",
+                        "repo: {url: https://git.example.com/payments.git, branch: main, credential-id: pay-git}")
+    org = load_organisation(write(tmp_path, text))
+    assert org.jobs_repo.credential_id == "jobs-git-read"
+    assert [p.repo.credential_id for p in org.projects] == ["pay-git", None]  # web clones anonymously
+
+
+def test_build_timeouts_default_to_an_hour_everywhere(tmp_path):
+    org = load_organisation(write(tmp_path, VALID))
+    assert org.build_timeout == org.updater.build_timeout == org.environments.build_timeout == 60
+    assert [v.build_timeout for v in org.environments.variants] == [60]
+
+
+def test_build_timeouts_are_inherited_and_overridden(tmp_path):
+    text = VALID.replace("organisation: acme\n", "organisation: acme\nbuild-timeout: 30\n")
+    org = load_organisation(write(tmp_path, text))
+    assert (org.build_timeout, org.updater.build_timeout, org.environments.build_timeout) == (30, 30, 30)
+    assert org.environments.variants[0].build_timeout == 30
+
+    text = text.replace("  credential-id: jjb-ini\n", "  credential-id: jjb-ini\n  build-timeout: 10\n")
+    text = text.replace("  provider: {name: local}\n", "  provider: {name: local}\n  build-timeout: 90\n")
+    text += "    - name: big\n      services: [billing, ui]\n      build-timeout: 240\n"
+    org = load_organisation(write(tmp_path, text))
+    assert (org.build_timeout, org.updater.build_timeout, org.environments.build_timeout) == (30, 10, 90)
+    assert [(v.name, v.build_timeout) for v in org.environments.variants] == [("small", 90), ("big", 240)]
+
+
+def test_the_example_sets_credentials_and_timeouts(example_org_dir):
+    org = load_organisation(example_org_dir)
+    assert org.jobs_repo.credential_id == "platform-git-read"
+    assert all(p.repo.credential_id == f"{p.name}-git-read" for p in org.projects)
+    assert (org.build_timeout, org.updater.build_timeout, org.environments.build_timeout) == (60, 20, 60)
+    assert {v.name: v.build_timeout for v in org.environments.variants} == {
+        "minimal": 60, "full": 60, "almost-production": 240}
+
+
+TOO_SHORT = ("minutes is too short: expected at least 3 (the build-timeout plugin raises any shorter timeout "
+             "to 3 minutes)")
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    # Empty, null or malformed credential IDs, at the line of the value.
+    ("  branch: main\nupdater", "  branch: main\n  credential-id: ''\nupdater",
+     "delivery.yaml:5: jobs-repo.credential-id: must not be empty"),
+    ("  branch: main\nupdater", "  branch: main\n  credential-id:\nupdater",
+     "delivery.yaml:5: jobs-repo.credential-id: expected a string, got None"),
+    ("  branch: main\nupdater", "  branch: main\n  credential-id: [a, b]\nupdater",
+     "delivery.yaml:5: jobs-repo.credential-id: expected a string, got a list"),
+    ("payments.git, branch: main}", "payments.git, branch: main, credential-id: 'my git'}",
+     "delivery.yaml:15: projects[0].repo.credential-id: 'my git' is not a valid name"),
+    ("payments.git, branch: main}", "payments.git, branch: main, credential-id: ''}",
+     "delivery.yaml:15: projects[0].repo.credential-id: must not be empty"),
+    ("  branch: main\nupdater", "  branch: main\n  credentials: x\nupdater",
+     "delivery.yaml:5: jobs-repo.credentials: unknown key 'credentials'; expected one of: url, branch, "
+     "local-checkout, credential-id"),
+    # Timeouts: whole minutes, at least 3, at the line of the value.
+    ("organisation: acme\n", "organisation: acme\nbuild-timeout: 2\n",
+     f"delivery.yaml:2: build-timeout: 2 {TOO_SHORT}"),
+    ("organisation: acme\n", "organisation: acme\nbuild-timeout: 0\n",
+     f"delivery.yaml:2: build-timeout: 0 {TOO_SHORT}"),
+    ("organisation: acme\n", "organisation: acme\nbuild-timeout: 1h\n",
+     "delivery.yaml:2: build-timeout: expected a whole number, got '1h'"),
+    ("organisation: acme\n", "organisation: acme\nbuild-timeout: 2.5\n",
+     "delivery.yaml:2: build-timeout: expected a whole number, got 2.5"),
+    ("organisation: acme\n", "organisation: acme\nbuild-timeout: '60'\n",
+     "delivery.yaml:2: build-timeout: expected a whole number, got '60'"),
+    ("organisation: acme\n", "organisation: acme\nbuild-timeout: true\n",
+     "delivery.yaml:2: build-timeout: expected a whole number, got True"),
+    ("  credential-id: jjb-ini\n", "  credential-id: jjb-ini\n  build-timeout: -5\n",
+     f"delivery.yaml:8: updater.build-timeout: -5 {TOO_SHORT}"),
+    ("  provider: {name: local}\n", "  provider: {name: local}\n  build-timeout: [60]\n",
+     "delivery.yaml:25: environments.build-timeout: expected a whole number, got a list"),
+    ("      services: [billing, ui]", "      services: [billing, ui]\n      build-timeout: 2",
+     f"delivery.yaml:29: environments.variants[0].build-timeout: 2 {TOO_SHORT}"),
+])
+def test_credential_and_timeout_mistakes_name_file_line_and_field(tmp_path, old, new, expected):
+    assert old in VALID, old
+    found, message = problems(tmp_path, VALID.replace(old, new, 1))
+    assert len(found) == 1 and expected in found[0], found  # and no follow-on problem
+    assert str(tmp_path / "delivery.yaml") in message
+
+
+def test_a_wrong_org_wide_timeout_is_reported_once(tmp_path):
+    text = VALID.replace("organisation: acme\n", "organisation: acme\nbuild-timeout: 1\n")
+    found, _ = problems(tmp_path, text)
+    assert len(found) == 1 and "build-timeout: 1 minutes is too short" in found[0]

@@ -135,7 +135,8 @@ def test_local_needs_no_settings_and_gets_its_defaults(tmp_path):
 
 
 def test_checked_settings_are_kept_with_defaults(tmp_path):
-    org = load_organisation(write(tmp_path, "name: skytap\nsettings: {base-template: 1234567, wait-timeout: 30}"))
+    org = load_organisation(write(tmp_path, "name: skytap\ncredential-id: skytap-api\n"
+                                            "settings: {base-template: 1234567, wait-timeout: 30}"))
     settings = org.environments.provider.settings
     assert settings["base-template"] == 1234567 and settings["wait-timeout"] == 30.0
     assert settings["user-env"] == "SKYTAP_USER" and settings["page-size"] == 100
@@ -199,3 +200,52 @@ def test_a_provider_that_fails_to_import_is_a_problem(odd_providers):
     assert "is not a Provider class declaring its SETTINGS" in found[0]
     found, _ = problems(odd_providers, "name: nope")
     assert "installed providers: broken, command, local, notaprovider, skytap" in found[0]
+
+
+# -- the Jenkins credential a provider reads (issue 13, defect 4) -----------------------------
+
+def test_skytap_without_a_credential_id_is_a_problem_at_the_provider(tmp_path):
+    found, message = problems(tmp_path, "name: skytap\nsettings: {base-template: '1'}")
+    assert found == [at(tmp_path, PROVIDER_LINE + 1) + "environments.provider.credential-id: required key is "
+                     "missing: the skytap provider reads a username/password credential (username in SKYTAP_USER, "
+                     "password in SKYTAP_TOKEN); give the ID of the Jenkins credential that holds it (never the "
+                     "secret itself)"]
+    assert message.startswith("invalid organisation (1 problem):")
+
+
+def test_skytap_credential_is_bound_to_the_variables_its_settings_name(tmp_path):
+    org = load_organisation(write(tmp_path, "name: skytap\ncredential-id: skytap-api\nsettings: {base-template: '1'}"))
+    credential = org.environments.provider.credential
+    assert (credential.kind, credential.credential_id) == ("username-password-separated", "skytap-api")
+    assert dict(credential.variables) == {"username": "SKYTAP_USER", "password": "SKYTAP_TOKEN"}
+    org = load_organisation(write(tmp_path, "name: skytap\ncredential-id: skytap-api\n"
+                                            "settings: {base-template: '1', user-env: ST_USER, token-env: ST_KEY}"))
+    assert dict(org.environments.provider.credential.variables) == {"username": "ST_USER", "password": "ST_KEY"}
+
+
+@pytest.mark.parametrize("name, settings", [
+    ("local", ""),
+    ("command", "settings:\n" + "".join(f"  {k}: {v}\n" for k, v in COMMANDS.items())),
+])
+def test_a_provider_that_reads_no_credential_refuses_one(tmp_path, name, settings):
+    found, _ = problems(tmp_path, f"name: {name}\ncredential-id: cloud-api\n{settings}")
+    assert found == [at(tmp_path, PROVIDER_LINE + 2) + f"environments.provider.credential-id: the {name} provider "
+                     "reads no credential, so the environment jobs bind none: remove credential-id"]
+    assert load_organisation(write(tmp_path, f"name: {name}\n{settings}")).environments.provider.credential is None
+
+
+@pytest.mark.parametrize("block, line, expected", [
+    ("name: skytap\ncredential-id: ''\nsettings: {base-template: '1'}", 2,
+     "environments.provider.credential-id: must not be empty"),
+    ("name: skytap\ncredential-id:\nsettings: {base-template: '1'}", 2,
+     "environments.provider.credential-id: expected a string, got None"),
+    ("name: skytap\ncredential-id: skytap api\nsettings: {base-template: '1'}", 2,
+     "environments.provider.credential-id: 'skytap api' is not a valid name"),
+    ("name: skytap\ncredential-id: skytap-api\nsettings:\n  base-template: '1'\n  user-env: SKYTAP USER", 5,
+     "environments.provider.settings.user-env: 'SKYTAP USER' is not an environment variable name"),
+    ("name: skytap\ncredential-id: skytap-api\nsettings:\n  base-template: '1'\n  token-env: SKYTAP_USER", 5,
+     "environments.provider.settings.token-env: 'SKYTAP_USER' is already bound to the credential's username"),
+])
+def test_credential_mistakes_name_the_line(tmp_path, block, line, expected):
+    found, _ = problems(tmp_path, block)
+    assert len(found) == 1 and found[0].startswith(at(tmp_path, PROVIDER_LINE + line) + expected), found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jjb_envdelivery.model.settings import Setting, apply_settings, check_value
+from jjb_envdelivery.model.settings import CredentialNeed, Setting, apply_settings, check_value
 
 DECLARED = (
     Setting("region", str, required=True, help="where environments run"),
@@ -62,3 +62,19 @@ def test_every_problem_of_plain_settings():
 def test_a_declaration_mistake_is_caught_when_declared(kwargs, message):
     with pytest.raises(TypeError, match=message):
         Setting("s", **kwargs)
+
+
+@pytest.mark.parametrize("kind, variables, message", [
+    ("password", {"variable": "token-env"}, "credential kind 'password' is not one of"),
+    ("username-password-separated", {"username": "user-env"},
+     "a username-password-separated credential names the settings for username, password, not username"),
+    ("text", {"variable": "a", "password": "b"}, "names the settings for variable, not variable, password"),
+])
+def test_a_credential_declaration_mistake_is_caught_when_declared(kind, variables, message):
+    with pytest.raises(TypeError, match=message):
+        CredentialNeed(kind, variables)
+
+
+def test_a_credential_need_says_what_it_reads():
+    need = CredentialNeed("text", {"variable": "token-env"})
+    assert need.describe({"token-env": "CLOUD_TOKEN"}) == "a secret text credential (variable in CLOUD_TOKEN)"

@@ -150,7 +150,11 @@ def test_stale_folder_holding_a_teams_jobs_is_kept(emu, update, small):
         "services: [billing, ui]", "services: [ui]").replace(
         "provisioning-tool: {service: billing", "provisioning-tool: {service: ui"))
     web = small / "teams/web/jenkins/jobs.yaml"
-    web.write_text(web.read_text() + "\n- job:\n    name: web-ui-upcoming-ci\n    disabled: false\n")
+    # The tool's CI jobs must let the environment jobs copy from them (copyartifact's grant).
+    grant = "    properties:\n      - copyartifact: {projects: '/delivery/*'}\n"
+    web.write_text(web.read_text().replace("name: web-ui-current-ci\n    disabled: false\n",
+                                           "name: web-ui-current-ci\n    disabled: false\n" + grant)
+                   + "\n- job:\n    name: web-ui-upcoming-ci\n    disabled: false\n" + grant)
     emu.clear_log()
     code, out, row = update("root")
     assert code == 0

@@ -17,15 +17,12 @@ from pathlib import Path
 import pytest
 import yaml
 from jenkins_jobs.errors import InvalidAttributeError, JenkinsJobsException, MissingAttributeError
-from jenkins_jobs.loader import load_files
-from jenkins_jobs.registry import ModuleRegistry
-from jenkins_jobs.roots import Roots
-from jenkins_jobs.xml_config import XmlJobGenerator
 
 from jjb_envdelivery.errors import EnvDeliveryError
 from jjb_envdelivery.jjb import builders
-from jjb_envdelivery.jjb.pipeline import make_jjb_config
 from jjb_envdelivery.render import render_paths
+
+from .conftest import jjb_pipeline, origin
 
 ENV = "envdelivery-env"
 UPDATE = "envdelivery-update"
@@ -136,31 +133,17 @@ CASES = [
       for value in (*NOT_STRINGS, "a/b")),
     *(_invalid(UPDATE, GOOD_PROJECT, "workers", value, "the number of parallel uploads, at least 1")
       for value in (0, "x")),
+    # The build-timeout plugin raises anything below 3 minutes to 3 (AbsoluteTimeOutStrategy.java:36-44).
+    *(_invalid(UPDATE, GOOD_PROJECT, "build-timeout", value, "whole minutes, at least 3")
+      for value in (2, "2", 0, -5, True, 2.5, "an hour", "", None, [60])),
+    _other(UPDATE, {**GOOD_ROOT, "build-timeout": 60},
+           "builder.envdelivery-update scope root: unknown option(s) build-timeout", "root-with-build-timeout"),
 ]
 
 
 def _write_job(path: Path, component: str, data) -> Path:
     path.write_text(yaml.safe_dump([{"job": {"name": "bad", "builders": [{component: data}]}}], sort_keys=False))
     return path
-
-
-def _jjb_pipeline(path: Path):
-    """JJB's own pipeline, unmodified: what `jenkins-jobs test` runs."""
-    config = make_jjb_config()
-    roots = Roots(config)
-    load_files(config, roots, [path])
-    registry = ModuleRegistry(config, [])
-    registry.set_macros(roots.macros)
-    jobs = roots.generate_jobs()
-    registry.amend_job_dicts(jobs)
-    return XmlJobGenerator(registry).generateXML(jobs)
-
-
-def _origin(exc: BaseException) -> BaseException:
-    """The exception the builder raised: JJB re-raises it with context as a new exception."""
-    while exc.__context__ is not None:
-        exc = exc.__context__
-    return exc
 
 
 def _builder_line(path: Path, component: str) -> int:
@@ -171,10 +154,10 @@ def _builder_line(path: Path, component: str) -> int:
 def test_bad_option_through_jjb(tmp_path, component, data, error_type, message):
     path = _write_job(tmp_path / "jobs.yaml", component, data)
     with pytest.raises(JenkinsJobsException) as caught:
-        _jjb_pipeline(path)
-    origin = _origin(caught.value)
-    assert isinstance(origin, error_type), repr(origin)
-    assert message in str(origin)
+        jjb_pipeline(path)
+    raised = origin(caught.value)
+    assert isinstance(raised, error_type), repr(raised)
+    assert message in str(raised)
     context = "\n".join(caught.value.lines)
     assert f"{path}:{_builder_line(path, component)}:" in context
     assert f"In builder {component!r}" in context
@@ -185,7 +168,7 @@ def test_bad_option_through_render(tmp_path, component, data, error_type, messag
     path = _write_job(tmp_path / "jobs.yaml", component, data)
     with pytest.raises(EnvDeliveryError) as caught:
         render_paths([path])
-    assert isinstance(_origin(caught.value), error_type), repr(_origin(caught.value))
+    assert isinstance(origin(caught.value), error_type), repr(origin(caught.value))
     text = str(caught.value)
     assert message in text
     assert f"{path}:{_builder_line(path, component)}:" in text
@@ -209,7 +192,8 @@ def test_the_cases_cover_every_option():
 @pytest.mark.parametrize("component, data, expected", [
     (UPDATE, {**GOOD_PROJECT, "namespace": "prefix:pay-", "workers": "2"},
      "jjb-envdelivery update --scope payments --namespace prefix:pay- --release current=main "
-     "--root-folder delivery --workers 2 --conf \"$JJB_CONF\" jenkins"),
+     "--root-folder delivery --build-timeout 60 --workers 2 --conf \"$JJB_CONF\" jenkins"),
+    (UPDATE, {**GOOD_PROJECT, "build-timeout": "90"}, "--root-folder delivery --build-timeout 90 --workers 4"),
     (UPDATE, {**GOOD_PROJECT, "releases": {"current": "release/2026.11", "upcoming": "main"}},
      "--release current=release/2026.11 --release upcoming=main"),
     (ENV, {**GOOD_GC, "keep": "2"}, "--keep 2"),

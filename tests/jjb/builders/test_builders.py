@@ -2,7 +2,10 @@
 
 NAME.yaml renders to NAME.xml, or fails with an error containing the text of NAME.error.
 The expected XML is JJB's freestyle skeleton with one ``hudson.tasks.Shell`` step (the
-Jenkins core shell builder: a single ``command`` element), written by hand.
+Jenkins core shell builder: a single ``command`` element), written by hand; for
+``envdelivery-copy`` (copy-*) one or two ``CopyArtifact`` steps, written by hand from the
+plugin's fields, and for ``envdelivery-git`` (git-*) JJB's own git XML (test_artifact_copy.py
+checks both against the plugins' source).
 """
 
 from __future__ import annotations
