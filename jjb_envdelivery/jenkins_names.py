@@ -14,6 +14,9 @@ for the snapshots: jenkinsci/jenkins @ ff9430ee, copyartifact-plugin @ 93781725)
 - ``split_names``: ``Items.fromNameList`` (core Items.java:263-278): comma-separated, trimmed,
   blanks dropped; no wildcards.
 - ``relative_name_from``: ``Functions.getRelativeNameFrom(item, group)`` (core Functions.java:1457-1494).
+- ``canonical_name`` / ``names_after_renaming``: ``Items.getCanonicalName`` and
+  ``Items.computeRelativeNamesAfterRenaming`` (core Items.java:285-349), how a rename or move in the
+  UI rewrites the job names stored in triggers and copy steps.
 - ``copy_name_match`` / ``copy_permitted``: copyartifact's ``CopyArtifactPermissionProperty``
   ``isNameMatch`` and ``canCopiedBy`` (CopyArtifactPermissionProperty.java:99-133).
 
@@ -48,6 +51,51 @@ def relative_name_from(full_name: str, group: str) -> str:
     while common < min(len(ancestors), len(item) - 1) and ancestors[common] == item[common]:
         common += 1
     return "/".join([".."] * (len(ancestors) - common) + item[common:])
+
+
+def canonical_name(context: str, path: str) -> str:
+    """``Items.getCanonicalName(context, path)`` (core Items.java:285-315): the full name a stored
+    name means to the rename listeners, read from the item group ``context`` ('' = the root) by
+    its letters alone: a leading ``/`` drops the context, ``..`` goes up, ``.`` is skipped. No
+    lookup and no fallback to the full name, so from folder ``team`` the name ``team/job`` means
+    ``team/team/job``."""
+    def tokens(name: str) -> list[str]:
+        parts = name.split("/")
+        while parts and not parts[-1]:  # String.split drops trailing empty strings
+            parts.pop()
+        return parts
+
+    name = [t for i, t in enumerate(tokens(context)) if i or t]
+    for i, token in enumerate(tokens(path)):
+        if i == 0 and not token:  # absolute
+            name.clear()
+        elif token == "..":
+            if not name:
+                raise ValueError(f"Illegal relative path {path!r} within context {context!r}")
+            name.pop()
+        elif token != ".":
+            name.append(token)
+    return "/".join(name)
+
+
+def names_after_renaming(old_full_name: str, new_full_name: str, names: str, context: str) -> str:
+    """``Items.computeRelativeNamesAfterRenaming`` (core Items.java:330-349): what a rename or move
+    of ``old_full_name`` to ``new_full_name`` makes of the comma list ``names`` stored in a job of
+    item group ``context``. ReverseBuildTrigger's ``upstreamProjects`` (ReverseBuildTrigger.java:
+    305-330, on every rename or move) and copyartifact's ``project`` (CopyArtifact.java:907-944, on
+    renames) are rewritten with it. A name is rewritten only when its canonical name
+    (``canonical_name``) is the moved item or lies below it; an absolute one stays absolute, a
+    relative one becomes the new name relative to ``context``."""
+    revised = []
+    for name in (token.strip() for token in names.split(",") if token):  # StringTokenizer
+        canonical = canonical_name(context, name)
+        if canonical == old_full_name or canonical.startswith(old_full_name + "/"):
+            moved = new_full_name + canonical[len(old_full_name):]
+            # Items.getRelativeNameFrom differs from Functions' only for an ancestor of the group.
+            revised.append("/" + moved if name.startswith("/") else relative_name_from(moved, context))
+        else:
+            revised.append(name)
+    return ",".join(revised)
 
 
 def copy_name_match(name: str | None, pattern: str | None) -> bool:

@@ -12,6 +12,17 @@ SERVICE_STAGES = ("ci", "package", "deliver")
 ENV_STAGES = ("build", "verify", "gc")
 
 
+def absolute(full_name: str) -> str:
+    """How a generated job names another: ``/`` + its full name. Jenkins resolves a name without
+    the ``/`` relative to the naming job's folder first (core Jenkins.getItem, Jenkins.java:
+    3050-3092), so a folder job's bare full name works only through the fallback to the full name,
+    and a rename or move in the UI does not rewrite it (Items.computeRelativeNamesAfterRenaming,
+    Items.java:330-349), and copyartifact's grants never match a folder job by it
+    (CopyArtifactPermissionProperty.java:99-109). An absolute name means the same job from any
+    folder, and the rename listeners rewrite it and keep it absolute."""
+    return "/" + full_name
+
+
 def service_job_name(namespace: Namespace, service: str, release: str, stage: str) -> str:
     """``<prefix><service>-<release>-<stage>``: the shipped templates' job names."""
     if stage not in SERVICE_STAGES:

@@ -12,8 +12,10 @@ import pytest
 
 from jjb_envdelivery.jenkins_names import (
     ItemIndex,
+    canonical_name,
     copy_name_match,
     copy_permitted,
+    names_after_renaming,
     relative_name_from,
     split_names,
 )
@@ -141,3 +143,67 @@ def test_lookup_falls_back_to_the_full_name_and_says_so():
 def test_list_view_members(name, group, recurse, found):
     item = ITEMS.view_member(name, group, recurse)
     assert (item[0] if item else None) == found
+
+
+# --- renames and moves: core's ItemsTest (core/src/test/java/hudson/model/ItemsTest.java @ ff9430ee1dc6)
+
+@pytest.mark.parametrize("context, path, expected", [
+    # ItemsTest.getCanonicalName (lines 33-42), contexts root '', foo and foo/bar
+    ("", "foo", "foo"), ("", "/foo", "foo"), ("", "foo/bar", "foo/bar"), ("foo", "bar", "foo/bar"),
+    ("foo", "/bar", "bar"), ("foo", "../bar", "bar"), ("foo", "./bar", "foo/bar"),
+    ("foo/bar", "baz/qux", "foo/bar/baz/qux"), ("foo/bar", "../baz/qux", "foo/baz/qux"),
+    # jenkins-plugin-semantics.md §3: a bare full name from its own folder means a name below it
+    ("identity", "identity/auth-service-current-ci", "identity/identity/auth-service-current-ci"),
+    ("identity", "/identity/auth-service-current-ci", "identity/auth-service-current-ci"),
+])
+def test_canonical_name(context, path, expected):
+    assert canonical_name(context, path) == expected
+
+
+@pytest.mark.parametrize("context, path", [("", ".."), ("foo", "../.."), ("", "foo/../..")])
+def test_canonical_name_above_the_root(context, path):
+    # ItemsTest lines 44-51: IllegalArgumentException "Illegal relative path '..' within context ''"
+    with pytest.raises(ValueError, match=r"Illegal relative path '.*' within context"):
+        canonical_name(context, path)
+
+
+@pytest.mark.parametrize("old, new, names, context, expected", [
+    # ItemsTest.computeRelativeNamesAfterRenaming (lines 55-79), in its order
+    ("ga", "meu", "ga,bu,zo", "", "meu,bu,zo"),
+    ("ga", "meu", "ga,bu,zo", "foo/bar", "ga,bu,zo"),
+    ("foo/ga", "foo/meu", "ga,bu,zo", "foo", "meu,bu,zo"),
+    ("ga", "meu", "/ga,/bu,/zo", "", "/meu,/bu,/zo"),
+    ("ga", "meu", "/ga,/bu,/zo", "foo/bar", "/meu,/bu,/zo"),
+    ("ga", "meu", "../ga,../bu,../zo", "foo", "../meu,../bu,../zo"),
+    ("foo/baz", "foo/qux", "../baz/ga,bu,zo", "foo/bar", "../qux/ga,bu,zo"),
+    ("foo", "foo-renamed", "foo,foo_bar", "", "foo-renamed,foo_bar"),
+    ("dir", "nue/dir", "../dir/j", "foo", "../nue/dir/j"),
+    ("nue/dir", "dir", "../nue/dir/j", "foo", "../dir/j"),
+    ("top1/dir", "top2/dir", "../top1/dir/j", "foo", "../top2/dir/j"),
+    ("dir", "nue/dir", "dir/j", "", "nue/dir/j"),
+    ("nue/dir", "dir", "nue/dir/j", "", "dir/j"),
+    ("top1/dir", "top2/dir", "top1/dir/j", "", "top2/dir/j"),
+    ("dir", "nue/dir", "/dir/j", "foo", "/nue/dir/j"),
+    ("nue/dir", "dir", "/nue/dir/j", "foo", "/dir/j"),
+    ("top1/dir", "top2/dir", "/top1/dir/j", "foo", "/top2/dir/j"),
+    ("fooq", "foo", "sister", "foo", "sister"),
+    ("fooq", "foo", "/fooq/sister", "foo", "/foo/sister"),
+    # StringTokenizer skips empty tokens; each name is trimmed and the list joined without spaces
+    ("ga", "meu", " ga, ,,bu ", "", "meu,,bu"),
+])
+def test_names_after_renaming(old, new, names, context, expected):
+    assert names_after_renaming(old, new, names, context) == expected
+
+
+def test_a_bare_full_name_in_a_folder_is_not_rewritten_and_an_absolute_one_is():
+    # What the templates wrote before (jenkins-plugin-semantics.md §14.8) and what they write now,
+    # for a job in folder identity whose upstream identity/auth-ci is renamed, or its folder moved.
+    assert names_after_renaming("identity/auth-ci", "identity/login-ci", "identity/auth-ci", "identity") == \
+        "identity/auth-ci"
+    assert names_after_renaming("identity/auth-ci", "identity/login-ci", "/identity/auth-ci", "identity") == \
+        "/identity/login-ci"
+    # A move of the folder: the listener runs after it, so the job's folder is teams/identity.
+    assert names_after_renaming("identity", "teams/identity", "/identity/auth-ci", "teams/identity") == \
+        "/teams/identity/auth-ci"
+    assert names_after_renaming("identity", "teams/identity", "identity/auth-ci", "teams/identity") == \
+        "identity/auth-ci"  # which nothing is called any more: the trigger is silently dropped

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..model.organisation import GitRepo
+from ..naming import absolute
 
 BUILDS_TO_KEEP = 30
 
@@ -50,4 +51,6 @@ def keep_builds(count: int = BUILDS_TO_KEEP) -> list[dict]:
 
 
 def reverse_trigger(jobs: list[str], result: str = "success") -> dict:
-    return {"reverse": {"jobs": jobs, "result": result}}
+    """Core's ReverseBuildTrigger on the jobs of these full names, written absolute
+    (``naming.absolute``)."""
+    return {"reverse": {"jobs": [absolute(name) for name in jobs], "result": result}}

@@ -39,7 +39,7 @@ def _tool_from_ci(org: Organisation, release: str) -> dict:
     """The last stable build of the tool's CI job: an UNSTABLE one (failing tests) is not taken."""
     tool = org.environments.provisioning_tool
     ci_job = naming.service_job_name(org.owner_of(tool.service).namespace, tool.service, release, "ci")
-    return {"envdelivery-copy": {"project": f"/{ci_job}", "filter": tool.artifact, "target": TOOL_DIR,
+    return {"envdelivery-copy": {"project": naming.absolute(ci_job), "filter": tool.artifact, "target": TOOL_DIR,
                                  "flatten": True, "which-build": "last-successful", "stable": True}}
 
 
@@ -47,7 +47,7 @@ def _tool_from_build(build: str) -> dict:
     """The tool the build job that triggered this one archived; the newest such build when
     several triggers folded into one queued build (the newest template is the one verified),
     and its last successful build when started by hand."""
-    return {"envdelivery-copy": {"project": f"/{build}", "filter": f"{TOOL_DIR}/**", "target": TOOL_DIR,
+    return {"envdelivery-copy": {"project": naming.absolute(build), "filter": f"{TOOL_DIR}/**", "target": TOOL_DIR,
                                  "flatten": True, "which-build": "upstream-build", "upstream-filter": "newest",
                                  "fallback-to-last-successful": True}}
 
@@ -78,7 +78,7 @@ def variant_jobs(org: Organisation, variant: Variant, release: str) -> list[dict
             # The tool this build used, for its verify job (absolute: copyartifact matches "/" +
             # the copier's full name or its name relative to this job's folder).
             publishers=[{"archive": {"artifacts": f"{TOOL_DIR}/**", "fingerprint": True, "only-if-success": True}}],
-            properties=({"copyartifact": {"projects": f"/{verify}"}},),
+            properties=({"copyartifact": {"projects": naming.absolute(verify)}},),
         ),
         _env_job(
             org, verify,

@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jjb_envdelivery.jenkins_names import ItemIndex, copy_permitted
+from jjb_envdelivery.jenkins_names import ItemIndex, copy_permitted, split_names
 from jjb_envdelivery.orchestration.checked_render import render_organisation
 
 RANK = {"SUCCESS": 3, "UNSTABLE": 2, "FAILURE": 1}
@@ -100,13 +100,16 @@ class SimJenkins:
         return build
 
     def downstream(self, name: str, result: str) -> list[str]:
-        """Env jobs whose reverse build trigger fires on `name` finishing with `result`."""
+        """Env jobs whose reverse build trigger fires on `name` finishing with `result`. Each
+        upstream name is resolved from the downstream job's folder (Items.fromNameList, core
+        ReverseBuildTrigger.java:173; ``/`` absolute), not compared as text."""
+        index = ItemIndex((job, False) for job in self.jobs)
         fired = []
         for other, root in self.jobs.items():
             for trigger in root.iter("jenkins.triggers.ReverseBuildTrigger"):
-                upstream = [u.strip() for u in trigger.findtext("upstreamProjects", "").split(",")]
+                upstream = [index.resolve(u, other)[0] for u in split_names(trigger.findtext("upstreamProjects"))]
                 threshold = trigger.findtext("threshold/name")
-                if name in upstream and RANK[result] >= RANK[threshold]:
+                if (name, False) in upstream and RANK[result] >= RANK[threshold]:
                     fired.append(other)
         return fired
 

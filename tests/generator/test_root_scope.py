@@ -130,10 +130,11 @@ def test_build_job_triggers(org, items):
     reverse = job.find("triggers/jenkins.triggers.ReverseBuildTrigger")
     upstream = text(reverse, "upstreamProjects").split(",")
     variant = org.environments.variants[0]
-    expected = [naming.package_job_name(org, service, "current") for service in variant.services]
+    # Absolute ('/' + the full name), for a folder team and the prefix team alike (test_cross_scope.py).
+    expected = ["/" + naming.package_job_name(org, service, "current") for service in variant.services]
     assert upstream == expected  # envtool, the provisioning tool, is in the variant already
-    assert "platform/envtool-current-package" in upstream
-    assert "portal-public-api-current-package" in upstream
+    assert "/platform/envtool-current-package" in upstream
+    assert "/portal-public-api-current-package" in upstream
     assert text(reverse, "threshold/name") == "SUCCESS"
     assert shell_commands(job)[-1] == "jjb-envdelivery env build --org-file delivery.yaml --variant minimal " \
         "--release current"
@@ -148,13 +149,13 @@ def test_weekly_variant_keeps_its_schedule_and_lines(items):
 def test_verify_and_gc_chain(items):
     verify = items["delivery/env-full-previous-verify"]
     reverse = verify.find("triggers/jenkins.triggers.ReverseBuildTrigger")
-    assert text(reverse, "upstreamProjects") == "delivery/env-full-previous-build"
+    assert text(reverse, "upstreamProjects") == "/delivery/env-full-previous-build"
     assert text(reverse, "threshold/name") == "SUCCESS"
     assert shell_commands(verify)[-1].endswith("env verify --org-file delivery.yaml --variant full "
                                                "--release previous --latest")
     gc = items["delivery/env-full-previous-gc"]
     reverse = gc.find("triggers/jenkins.triggers.ReverseBuildTrigger")
-    assert text(reverse, "upstreamProjects") == "delivery/env-full-previous-verify"
+    assert text(reverse, "upstreamProjects") == "/delivery/env-full-previous-verify"
     assert text(reverse, "threshold/name") == "FAILURE"  # runs after any completed verify
     assert shell_commands(gc) == [
         "jjb-envdelivery env gc --org-file delivery.yaml --variant full --release previous --keep 3"]

@@ -190,7 +190,7 @@ def test_variant_service_without_package_job(tiny_org):
     services.write_text(services.read_text() + "    exclude: [{release: upcoming}]\n")
     assert messages(tiny_org) == [
         f"delivery/env-small-upcoming-build: {REVERSE}: environment variant 'small' on release line 'upcoming' "
-        "has services with no package job on that line: ui (it triggers on web-ui-upcoming-package, which no "
+        "has services with no package job on that line: ui (it triggers on /web-ui-upcoming-package, which no "
         "scope generates)"]
     # The generated pipeline view cannot know what a team's YAML leaves out; one firstJob that finds
     # nothing empties the whole view (delivery-pipeline DeliveryPipelineView.java:535-542): a warning.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jjb_envdelivery.graph import check, check_warnings
+from jjb_envdelivery.graph.model import ARTIFACT, TRIGGER
 from jjb_envdelivery.model.loader import load_organisation
 from jjb_envdelivery.orchestration.checked_render import graph_of_organisation
 
@@ -20,11 +21,33 @@ def test_example_passes_every_check(example):
     assert graph.notes == []
 
 
-def test_example_copy_grants_all_match_jobs(example):
-    # Names found only through Jenkins's fallback to the full name are the one warning left: the
-    # templates write every trigger and copy as the job's full name.
+def test_example_has_no_warnings(example):
+    # Every copy grant matches a job, and no trigger or copy depends on Jenkins's fallback to the
+    # full name: the templates and the generator write them '/' + the full name (naming.absolute).
     _, graph = example
-    assert [str(w) for w in check_warnings(graph) if w.check != "fallback-name"] == []
+    assert [str(w) for w in check_warnings(graph)] == []
+
+
+@pytest.mark.parametrize("project", ["identity", "portal"])  # a folder team, the prefix team
+def test_example_team_names_need_no_fallback(example, project):
+    """The team's triggers and copies, and the environment jobs' triggers on the team's package
+    jobs, each find their job from the naming job's folder as written (Jenkins.getItem, core
+    Jenkins.java:3050-3092), never by the fallback to the full name: no `fallback-name` warning."""
+    org, graph = example
+    services = len(org.project(project).services)
+
+    def of_team(name):
+        node = graph.nodes.get(name)
+        return node is not None and node.project == project
+
+    refs = [r for r in graph.references if r.kind in (TRIGGER, ARTIFACT) and (of_team(r.job) or of_team(r.resolved))]
+    by_job = [r for r in refs if of_team(r.job)]
+    # per service and line: package and deliver each trigger on and copy from their upstream
+    assert len(by_job) == services * 3 * 4
+    assert len(refs) > len(by_job)  # the environment jobs' triggers on the team's package jobs
+    assert all(r.resolved and r.name == "/" + r.resolved and not r.by_fallback for r in refs), \
+        [r.name for r in refs if r.by_fallback]
+    assert [w for w in check_warnings(graph) if w.check == "fallback-name" and any(map(of_team, w.jobs))] == []
 
 
 def test_example_counts_follow_from_the_org(example):

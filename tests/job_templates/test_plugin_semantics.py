@@ -14,7 +14,13 @@ import pytest
 import yaml
 
 from jjb_envdelivery.data_dirs import shipped_templates_dir
-from jjb_envdelivery.jenkins_names import ItemIndex, copy_permitted, parent_of
+from jjb_envdelivery.jenkins_names import (
+    ItemIndex,
+    canonical_name,
+    copy_permitted,
+    names_after_renaming,
+    parent_of,
+)
 from jjb_envdelivery.jjb.pipeline import generate_xml, make_jjb_config
 
 FIXTURES = Path(__file__).with_name("fixtures")
@@ -116,6 +122,61 @@ def test_a_folder_grant_in_the_old_form_would_not_match():
     assert not copy_permitted(["delivery/*"], "delivery/env-minimal-current-build", owner)
     assert copy_permitted(["/payments/billing-api-current-package"], "payments/billing-api-current-package", owner)
     assert parent_of(owner) == "payments"
+
+
+# --- job names that follow renames: triggers and copies absolute (jenkins-plugin-semantics.md §3, §14.8)
+
+
+UPSTREAM_STAGE = {"package": "ci", "deliver": "package"}
+
+
+def references(job: ET.Element) -> list[tuple[str, str]]:
+    """(field, text as written) of the job's ReverseBuildTrigger and CopyArtifact steps."""
+    found = [("upstreamProjects", t.findtext("upstreamProjects") or "")
+             for t in job.findall("triggers/jenkins.triggers.ReverseBuildTrigger")]
+    return found + [("project", s.findtext("project") or "") for s in job.findall(f"builders/{COPY}CopyArtifact")]
+
+
+@pytest.mark.parametrize("scenario", FOLDER_SCENARIOS + PREFIX_SCENARIOS)
+def test_triggers_and_copies_name_their_upstream_absolutely(scenario):
+    """Core and copyartifact read a job name from the naming job's folder (Jenkins.getItem, core
+    Jenkins.java:3050-3092, via ReverseBuildTrigger.java:173 and CopyArtifact.java:455-456): from
+    folder 'payments' the bare 'payments/billing-api-current-ci' means
+    'payments/payments/billing-api-current-ci' and is found only by the fallback to the full name
+    (:3090-3091). On a rename or move, ReverseBuildTrigger (ReverseBuildTrigger.java:305-330, every
+    rename or move) and CopyArtifact (CopyArtifact.java:907-944, renames) rewrite the stored names
+    with Items.computeRelativeNamesAfterRenaming (core Items.java:330-349), which reads each name
+    through Items.getCanonicalName (:285-315): a leading '/' drops the folder (:295-298) and stays on
+    the rewritten name (:339-340); the bare full name canonicalises to a job that does not exist and
+    is left as it was."""
+    for name, job in render(FIXTURES / f"{scenario}.yaml").items():
+        stem, kind = name.rsplit("-", 1)
+        if kind == "ci":
+            assert references(job) == [], name
+            continue
+        upstream, folder = f"{stem}-{UPSTREAM_STAGE[kind]}", parent_of(name)
+        written = "/" + upstream
+        assert references(job) == [("upstreamProjects", written), ("project", written)], name
+        lookup = ItemIndex([(upstream, False)]).lookup(written, folder)
+        assert lookup.item == (upstream, False) and not lookup.by_fallback
+        assert canonical_name(folder, written) == upstream
+        # The upstream job renamed.
+        assert names_after_renaming(upstream, f"{upstream}-new", written, folder) == f"/{upstream}-new"
+        if folder:
+            # The team's folder renamed (the listeners run with the job already in it), and moved,
+            # which only the trigger follows (core's onLocationChanged; copyartifact listens to onRenamed).
+            inside = upstream[len(folder):]
+            assert names_after_renaming(folder, f"{folder}-new", written, f"{folder}-new") == f"/{folder}-new{inside}"
+            assert names_after_renaming(folder, f"teams/{folder}", written, f"teams/{folder}") == f"/teams/{upstream}"
+
+
+def test_a_bare_full_name_in_a_folder_would_not_follow_a_rename():
+    # The check above is the core's rule, not a tautology: yesterday's names fail it.
+    upstream, written = "payments/billing-api-current-ci", "payments/billing-api-current-ci"
+    assert canonical_name("payments", written) == "payments/payments/billing-api-current-ci"
+    assert ItemIndex([(upstream, False)]).lookup(written, "payments").by_fallback
+    assert names_after_renaming(upstream, "payments/billing-current-ci", written, "payments") == written
+    assert names_after_renaming("payments", "teams/payments", written, "teams/payments") == written
 
 
 # --- defects 6 and 11: the copy steps ----------------------------------------------------------
