@@ -11,6 +11,8 @@ for the snapshots: jenkinsci/jenkins @ ff9430ee, copyartifact-plugin @ 93781725)
 - ``ItemIndex.view_member``: a ListView's ``jobNames`` (core ListView.java:218-258): a direct
   child's name, or with ``recurse`` a descendant's name relative to the view's group; no ``..``,
   no leading ``/``, no fallback; without case.
+- ``check_good_name`` / ``check_full_name``: ``Jenkins.checkGoodName`` (core Jenkins.java:4268-4293)
+  and the trim ``ItemGroupMixIn.createTopLevelItem`` applies after it (ItemGroupMixIn.java:167-168).
 - ``split_names``: ``Items.fromNameList`` (core Items.java:263-278): comma-separated, trimmed,
   blanks dropped; no wildcards.
 - ``relative_name_from``: ``Functions.getRelativeNameFrom(item, group)`` (core Functions.java:1457-1494).
@@ -28,6 +30,68 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+# Jenkins.checkGoodName's unsafe characters (Jenkins.java:4281).
+UNSAFE_CHARACTERS = "?*/\\%!@#$^&|<>[]:;"
+
+
+def java_trim(name: str) -> str:
+    """Java's ``String.trim()``: strips every character up to U+0020 (not Python's Unicode
+    whitespace: a no-break space stays)."""
+    start, end = 0, len(name)
+    while start < end and name[start] <= " ":
+        start += 1
+    while end > start and name[end - 1] <= " ":
+        end -= 1
+    return name[start:end]
+
+
+def _is_iso_control(char: str) -> bool:
+    """Java's ``Character.isISOControl``: U+0000-U+001F and U+007F-U+009F."""
+    return char <= "\x1f" or "\x7f" <= char <= "\x9f"
+
+
+def check_good_name(name: str | None) -> str:
+    """``Jenkins.checkGoodName(name)`` (core Jenkins.java:4268-4293), in its order, raising
+    ValueError with Jenkins's message; returns the name trimmed as ``createTopLevelItem`` then
+    stores it (ItemGroupMixIn.java:167-168). Messages: hudson/model/Messages.properties:131-143,408."""
+    if not name:
+        raise ValueError("No name is specified")
+    if java_trim(name) in (".", ".."):
+        raise ValueError(f"“{java_trim(name)}” is not an allowed name")
+    for char in name:  # control codes and unsafe characters, whichever comes first
+        if _is_iso_control(char):
+            shown = "".join(f"\\u{ord(c)};" if _is_iso_control(c) else c for c in name)
+            raise ValueError(f"No control code is allowed: {shown}")
+        if char in UNSAFE_CHARACTERS:
+            raise ValueError(f"‘{char}’ is an unsafe character")
+    # SECURITY-2424, on unless jenkins.model.Jenkins.nameValidationRejectsTrailingDot=false
+    if java_trim(name).endswith("."):
+        raise ValueError("A name cannot end with ‘.’")
+    return java_trim(name)
+
+
+def check_full_name(full_name: str) -> None:
+    """A full item name as JJB creates it, one item per ``/`` segment: each segment must be a
+    good name that Jenkins keeps as it is. ValueError naming the segment otherwise: an empty
+    segment (a leading, trailing or doubled ``/``), or one Jenkins refuses, or one it would
+    trim into another name (a job ``a /b`` would be created in a folder ``a``)."""
+    for segment in full_name.split("/"):
+        if not segment:
+            raise ValueError("empty path segment (a leading, trailing or doubled '/')")
+        try:
+            trimmed = check_good_name(segment)
+        except ValueError as exc:
+            raise ValueError(f"segment {segment!r}: {exc}") from None
+        if trimmed != segment:
+            raise ValueError(f"segment {segment!r} starts or ends with whitespace, "
+                             f"which Jenkins trims off (it would be {trimmed!r})")
+
+
+def same_name_key(full_name: str) -> str:
+    """The key under which Jenkins finds an item: names ignore case (Jenkins.java:489,
+    AbstractFolder.java:198: ``String.CASE_INSENSITIVE_ORDER``)."""
+    return full_name.lower()
 
 
 def split_names(value: str | None) -> list[str]:

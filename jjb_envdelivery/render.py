@@ -17,6 +17,7 @@ import yaml
 from jenkins_jobs.errors import JenkinsJobsException
 
 from .errors import EnvDeliveryError
+from .generator import CONTEXT_DEFAULTS
 from .jjb import parallel, pipeline
 from .model.organisation import Organisation
 from .scopes import Scope, local_jobs_dir, project_scope, root_scope
@@ -46,13 +47,18 @@ def render_scope(scope: Scope, config, owner: str | None = None) -> pipeline.Ren
     """A scope's XML as `jenkins-jobs test` writes it (with `owner`, marked for pushing).
 
     A team scope's YAML is untrusted wherever it is rendered (DESIGN.md, "Trust"): it is loaded
-    confined to its own directories, and its names must lie in its namespace.
+    confined to the real paths the scope resolved once (``Scope.read_roots``), only the generated
+    context may set what the root scope bakes, and its names must lie in its namespace.
     """
     paths = pipeline.expand_paths(scope.yaml_paths, recursive=not scope.is_root, excludes=[".*"])
-    allowed = None if scope.is_root else [p for p in scope.yaml_paths if p.is_dir()]
+    allowed = baked = None
+    if not scope.is_root:
+        allowed = list(scope.read_roots)
+        baked = pipeline.BakedContext(scope.context_file, frozenset({CONTEXT_DEFAULTS}), scope.baked_keys)
     prefix = scope.namespace.job_prefix if scope.namespace else None
     try:
-        return pipeline.generate_xml(config, paths, owner=owner, allowed_roots=allowed, name_prefix=prefix)
+        return pipeline.generate_xml(config, paths, owner=owner, allowed_roots=allowed, name_prefix=prefix,
+                                     baked=baked)
     except JenkinsJobsException as exc:
         raise EnvDeliveryError(f"scope {scope.name}: {pipeline.describe_error(exc)}") from None
     except yaml.YAMLError as exc:  # JJB lets PyYAML's syntax errors (file, line, column) through

@@ -13,6 +13,8 @@ import pytest
 from jjb_envdelivery.jenkins_names import (
     ItemIndex,
     canonical_name,
+    check_full_name,
+    check_good_name,
     copy_name_match,
     copy_permitted,
     names_after_renaming,
@@ -207,3 +209,53 @@ def test_a_bare_full_name_in_a_folder_is_not_rewritten_and_an_absolute_one_is():
         "/teams/identity/auth-ci"
     assert names_after_renaming("identity", "teams/identity", "identity/auth-ci", "teams/identity") == \
         "identity/auth-ci"  # which nothing is called any more: the trigger is silently dropped
+
+
+# Jenkins.checkGoodName (core Jenkins.java:4268-4293) in its order, messages from
+# hudson/model/Messages.properties:131-143,408; the trim after it is ItemGroupMixIn.java:167-168.
+@pytest.mark.parametrize("name, message", [
+    (None, "No name is specified"), ("", "No name is specified"),
+    (".", "“.” is not an allowed name"), (" .. ", "“..” is not an allowed name"),
+    ("a\x00b", "No control code is allowed: a\\u0;b"),
+    ("a\x85", "No control code is allowed: a\\u133;"),  # isISOControl reaches U+009F
+    # one pass over the characters: whichever of control code and unsafe character comes first
+    ("a?\x01", "‘?’ is an unsafe character"), ("a\x01?", "No control code is allowed: a\\u1;?"),
+    ("a/b", "‘/’ is an unsafe character"), ("50%", "‘%’ is an unsafe character"),
+    # Security2424Test.java:39-54: "job." and "job.   "
+    ("job.", "A name cannot end with ‘.’"), ("job.   ", "A name cannot end with ‘.’"),
+])
+def test_check_good_name_refuses_as_jenkins_does(name, message):
+    with pytest.raises(ValueError) as caught:
+        check_good_name(name)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("name, stored", [
+    ("ok-name", "ok-name"), ("  padded  ", "padded"), ("a b (c) {d} ~'\"", "a b (c) {d} ~'\""),
+    ("naïve", "naïve"),
+    ("a\u00a0", "a\u00a0"),  # String.trim stops at U+0020: a no-break space stays (Python's strip would drop it)
+])
+def test_check_good_name_returns_the_name_jenkins_stores(name, stored):
+    assert check_good_name(name) == stored
+
+
+@pytest.mark.parametrize("full_name, message", [
+    ("compute/../identity/job", "segment '..': “..” is not an allowed name"),
+    ("compute/./job", "segment '.': “.” is not an allowed name"),
+    ("/compute/job", "empty path segment"), ("compute/job/", "empty path segment"),
+    ("compute//job", "empty path segment"),
+    ("compute/ job", "segment ' job' starts or ends with whitespace, which Jenkins trims off (it would be 'job')"),
+    ("compute /job", "it would be 'compute'"),
+    ("compute/job.", "segment 'job.': A name cannot end with ‘.’"),
+    ("compute/a\tb", "segment 'a\\tb': No control code is allowed: a\\u9;b"),  # the name's repr: one line
+])
+def test_check_full_name_refuses_each_bad_segment(full_name, message):
+    with pytest.raises(ValueError) as caught:
+        check_full_name(full_name)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_check_full_name_accepts_folders_and_top_level_names():
+    check_full_name("compute/vm-scheduler-current-ci")
+    check_full_name("portal-web-ui-current-ci")
+    check_full_name("a/b/c d")

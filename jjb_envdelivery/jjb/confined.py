@@ -23,6 +23,7 @@ import os
 import posixpath
 import string
 import types
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Sequence
@@ -48,14 +49,17 @@ from jenkins_jobs.yaml_objects import (
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from . import limits as _limits
 from .top_level import add_top_level
 
 __all__ = [
+    "BakedContext",
     "CONFINED_TAGS",
     "PASSTHROUGH_TAGS",
     "ConfinedLoader",
     "ConfinementError",
     "load_files_confined",
+    "refuse_baked_context",
 ]
 
 # Tags that read files or render Jinja2: confined. Literal names, so a JJB rename shows up
@@ -211,12 +215,24 @@ def _confined_find_file(confinement: _Confinement, obj, rel_path, pos):
     # Resolve exactly as JJB does (its search order, its errors), then refuse what is outside.
     found = type(obj)._find_file(obj, rel_path, pos)
     confinement.check(found, rel_path, pos)
+    _limits.check_file_size(obj._loader.limits, found, f"{_where(pos)}: {confinement.tag} {str(rel_path)!r}")
+    _check_utf8(found, f"{_where(pos)}: {confinement.tag} {str(rel_path)!r}: ")
     return found
+
+
+def _check_utf8(path, where: str = "") -> None:
+    """JJB reads every file as text: name the file and the byte instead of a UnicodeDecodeError."""
+    try:
+        Path(path).read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfinementError(f"{where}{path}: byte {error.start}: not UTF-8 ({error.reason}); team YAML and "
+                               "the files it includes must be UTF-8 text") from None
 
 
 def _confined_render_template(confinement: _Confinement, obj, pos, template_text, template, params):
     try:
-        return type(obj)._render_template(obj, pos, template_text, template, params)
+        bounded = _limits.BoundedTemplate(template, obj._loader.limits, _where(pos), confinement.tag)
+        return type(obj)._render_template(obj, pos, template_text, bounded, params)
     except SecurityError as error:
         raise confinement.refuse_internals(error) from None
 
@@ -283,7 +299,7 @@ def _refuse_multi_tag(loader, tag_suffix, node):
     )
 
 
-class ConfinedLoader(Loader):
+class ConfinedLoader(_limits.LimitedComposer, Loader):
     """JJB's Loader with confined include/Jinja2 tags and no Python-object tags.
 
     Constructors are registered on this class only; PyYAML copies the inherited table on the
@@ -302,8 +318,13 @@ class ConfinedLoader(Loader):
     def _with_stream(self, stream, source_path, source_dir):
         # JJB's Loader builds a plain `Loader` here for every file and every !j2-yaml: text;
         # without this override all of them would be parsed unconfined.
-        return type(self)(stream, self.jjb_config, source_path, source_dir, self.anchors,
-                          allowed_roots=self.allowed_roots)
+        return self.nest_include(type(self)(stream, self.jjb_config, source_path, source_dir, self.anchors,
+                                            allowed_roots=self.allowed_roots), source_path)
+
+    def load_path(self, path):
+        _limits.check_file_size(self.limits, path)
+        _check_utf8(path)
+        return super().load_path(path)
 
 
 def _register(loader_cls, classes, deprecated_tags) -> None:
@@ -339,7 +360,8 @@ def _check_top_level(path: Path, roots: tuple[Path, ...]) -> None:
         )
 
 
-def load_files_confined(config, roots, path_list, allowed_roots: list[Path]) -> None:
+def load_files_confined(config, roots, path_list, allowed_roots: list[Path],
+                        limits: _limits.Limits = _limits.DEFAULT_LIMITS) -> None:
     """``jenkins_jobs.loader.load_files`` for untrusted YAML.
 
     Files named in `path_list` are the caller's choice and load as given; every file reached
@@ -349,6 +371,7 @@ def load_files_confined(config, roots, path_list, allowed_roots: list[Path]) -> 
     named_files = {Path(p).resolve() for p in path_list if not is_stdin(p) and not Path(p).is_dir()}
     expander = YamlObjectsExpander(config)
     loader = ConfinedLoader.empty(config, allowed)
+    loader.limits = limits
     for path in enum_expanded_paths(path_list):
         if is_stdin(path):
             data = loader.load_fp(path)
@@ -359,3 +382,56 @@ def load_files_confined(config, roots, path_list, allowed_roots: list[Path]) -> 
         if data is None:
             continue
         add_top_level(config, roots, expander, data)
+
+
+@dataclass(frozen=True)
+class BakedContext:
+    """What the root scope bakes into a team scope: the `defaults` entries (by name) of one
+    generated file, and the parameters (release lines, namespace...) only that file may set."""
+
+    file: Path
+    defaults: frozenset[str]
+    keys: frozenset[str]
+
+
+def _definitions(roots):
+    """(kind, element) for every top-level definition that carries parameters."""
+    for kind, container in (("defaults", roots.defaults), ("job", roots.jobs), ("job-template", roots.job_templates),
+                            ("job-group", roots.job_groups), ("project", roots.projects), ("view", roots.views),
+                            ("view-template", roots.view_templates), ("view-group", roots.view_groups)):
+        yield from ((kind, element) for element in container.values())
+
+
+def _param_sets(kind: str, element):
+    """(where it is set, params) of a definition and of each job/view it lists with parameters."""
+    yield f"{kind} {str(element.name)!r}", element.params
+    for spec in [*getattr(element, "specs", ()), *getattr(element, "job_specs", ()),
+                 *getattr(element, "view_specs", ())]:
+        yield f"{kind} {str(element.name)!r}, its entry {str(spec.name)!r}", spec.params
+
+
+def refuse_baked_context(roots, baked: BakedContext) -> None:
+    """Refuse any definition outside `baked.file` that would change the baked context.
+
+    JJB silently lets a later `defaults` of the same name replace an earlier one, and merges
+    parameters defaults < job-template < job-group < project < job entry (root_base.py), so a
+    team could otherwise repoint or replace the release lines and its namespace.
+    """
+    baked_file = baked.file.resolve()
+
+    def from_team(pos) -> bool:
+        return not (isinstance(pos, Pos) and Path(pos.path).resolve() == baked_file)
+
+    for kind, element in _definitions(roots):
+        if not from_team(element.pos):
+            continue
+        if kind == "defaults" and element.name in baked.defaults:
+            raise ConfinementError(
+                f"{_where(element.pos)}: defaults {element.name!r} is baked by the root scope (release lines, "
+                "namespace); a team scope may not define it")
+        for what, params in _param_sets(kind, element):
+            for key in sorted(baked.keys & set(params or ())):
+                key_pos = getattr(params, "key_pos", {}).get(key, element.pos)
+                raise ConfinementError(
+                    f"{_where(key_pos)}: {what} sets {key!r}, which the root scope bakes (release lines, "
+                    f"namespace); a team scope may not set any of: {', '.join(sorted(baked.keys))}")

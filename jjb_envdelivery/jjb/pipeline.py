@@ -27,7 +27,8 @@ from jenkins_jobs.xml_config import XmlJobGenerator, XmlViewGenerator
 
 from ..errors import EnvDeliveryError
 from . import fast, parallel
-from .confined import load_files_confined
+from . import limits as team_limits
+from .confined import BakedContext, load_files_confined, refuse_baked_context
 from .fast import shares
 from .fast.expand import use_fast_strings
 from .fast.registry import FastModuleRegistry
@@ -37,8 +38,8 @@ from .rendered import ItemKind, RenderedItem, RenderedScope, output_path, write_
 from .stage import JobStage
 from .template_choices import check_template_choices
 
-__all__ = ["FAST_SWITCH_ENV", "ItemKind", "RenderedItem", "RenderedScope", "describe_error", "expand_paths",
-           "generate_xml", "make_jjb_config", "output_path", "set_fast_path", "write_xml"]
+__all__ = ["FAST_SWITCH_ENV", "BakedContext", "ItemKind", "RenderedItem", "RenderedScope", "describe_error",
+           "expand_paths", "generate_xml", "make_jjb_config", "output_path", "set_fast_path", "write_xml"]
 
 FAST_SWITCH_ENV = fast.SWITCH_ENV
 
@@ -87,6 +88,8 @@ def generate_xml(
     name_prefix: str | None = None,
     processes: int | None = None,
     write_to: Path | None = None,
+    limits: team_limits.Limits | None = None,
+    baked: BakedContext | None = None,
 ) -> RenderedScope:
     """Load YAML from `paths` and generate job and view XML with JJB's own components.
 
@@ -97,17 +100,32 @@ def generate_xml(
     `processes` (default: ``parallel.process_count()``) lets a large input's jobs be generated
     in forked workers; the bytes and errors are the same as with one. `write_to` (an empty
     directory) also gets every job and view written as ``write_xml`` does, by the worker that
-    made it, while the others still generate; on an error it may hold some of them.
+    made it, while the others still generate; on an error it may hold some of them. Untrusted
+    YAML is bounded by `limits` (default: ``limits.DEFAULT_LIMITS``; see ``jjb.limits``); with
+    `baked`, nothing but its file may set the context the root scope bakes (``refuse_baked_context``).
     """
     on = fast.enabled()
-    with shares.fewer_collections() if on else nullcontext():
-        return _generate(config, paths, owner, allowed_roots, name_prefix, processes, write_to, on)
+    if allowed_roots is None:
+        with shares.fewer_collections() if on else nullcontext():
+            return _generate(config, paths, owner, allowed_roots, name_prefix, processes, write_to, on)
+    limits = limits or team_limits.DEFAULT_LIMITS
+    try:
+        with shares.fewer_collections() if on else nullcontext():
+            rendered = _generate(config, paths, owner, allowed_roots, name_prefix, processes, write_to, on, limits,
+                                 baked)
+    except RecursionError:  # a macro or template using itself, in JJB's own recursive expansion
+        raise team_limits.recursion_refused(allowed_roots) from None
+    team_limits.check_rendered(rendered, limits)
+    return rendered
 
 
-def _generate(config, paths, owner, allowed_roots, name_prefix, processes, write_to, on: bool) -> RenderedScope:
+def _generate(config, paths, owner, allowed_roots, name_prefix, processes, write_to, on: bool,
+              limits=None, baked=None) -> RenderedScope:
     if allowed_roots is not None:
         roots = Roots(config)
-        load_files_confined(config, roots, list(paths), list(allowed_roots))
+        load_files_confined(config, roots, list(paths), list(allowed_roots), limits)
+        if baked is not None:
+            refuse_baked_context(roots, baked)
     elif on:
         roots = load_roots(config, paths)
     else:

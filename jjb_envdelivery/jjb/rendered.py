@@ -12,6 +12,8 @@ from typing import Callable, Iterable
 
 from jenkins_jobs.xml_config import XmlJob
 
+from ..errors import EnvDeliveryError
+
 # The root element of a job that is a cloudbees-folder Folder (``project-type: folder``).
 FOLDER_TAG = "com.cloudbees.hudson.plugins.folder.Folder"
 
@@ -82,8 +84,25 @@ def output_path(out_dir: Path, name: str) -> Path:
 
     The config.xml layout is the only one JJB can write for folders: in the flat layout the
     folder's file and its children's directory would have the same path.
+
+    JJB normalises the name into a path, so ``..`` segments or a leading ``/`` would lead out of
+    `out_dir`: such a path, or a name with a control character (a NUL fails in the file system
+    call), is refused with an EnvDeliveryError naming the item, before anything is written.
+    The comparison is lexical (``abspath``, not ``resolve``): `out_dir` is a directory this
+    package made and holds only what it wrote, so no link inside it leads elsewhere, and a
+    render of 12,000 items saves a symlink walk per file.
     """
-    return out_dir / os.path.normpath(name) / "config.xml"
+    if any(_is_control(char) for char in name):
+        raise EnvDeliveryError(f"item {name!r}: a control character in the name; nothing is written")
+    target = out_dir / os.path.normpath(name) / "config.xml"
+    if not Path(os.path.abspath(target)).is_relative_to(os.path.abspath(out_dir)):
+        raise EnvDeliveryError(f"item {name!r}: its output path {os.path.normpath(name)!r} lies outside the "
+                               "output directory; nothing is written")
+    return target
+
+
+def _is_control(char: str) -> bool:
+    return char <= "\x1f" or "\x7f" <= char <= "\x9f"
 
 
 WRITE_THREADS = 2
@@ -98,16 +117,17 @@ def write_xml(items: Iterable[XmlJob], out_dir: Path, threads: int | None = None
     system-call time, which runs outside the GIL (about 30% less wall time for 12,000 files
     with two threads on 2 CPUs).
     """
-    items = list(items)
+    # Every path proven inside out_dir before the first file is written.
+    targets = [(output_path(out_dir, item.name), item) for item in items]
 
-    def write(item) -> Path:
-        target = output_path(out_dir, item.name)
+    def write(pair) -> Path:
+        target, item = pair
         target.parent.mkdir(parents=True, exist_ok=True)  # safe when two threads race
         target.write_bytes(item.output())
         return target
 
     threads = WRITE_THREADS if threads is None else threads
-    if threads <= 1 or len(items) < MIN_ITEMS_FOR_WRITE_THREADS:
-        return [write(item) for item in items]
+    if threads <= 1 or len(targets) < MIN_ITEMS_FOR_WRITE_THREADS:
+        return [write(pair) for pair in targets]
     with ThreadPoolExecutor(threads, thread_name_prefix="write-xml") as pool:
-        return list(pool.map(write, items, chunksize=64))
+        return list(pool.map(write, targets, chunksize=64))

@@ -9,7 +9,7 @@ from pathlib import Path
 from jenkins_jobs.errors import JenkinsJobsException
 from jenkins_jobs.roots import Roots
 
-from .. import ownership
+from .. import jenkins_names, ownership
 from .rendered import RenderedItem
 
 
@@ -67,9 +67,45 @@ def _mark_owner(items, owner: str) -> None:
 
 
 def _check_names(items, kind: str, prefix: str) -> None:
+    """Refuse, before anything is written or planned, a name Jenkins would refuse or change
+    (``jenkins_names.check_full_name``), one outside the namespace, and two names of the scope
+    that Jenkins holds as one item (its names ignore case; JJB's duplicate check does not)."""
+    seen: dict[str, tuple[str, str]] = {}
     for item in items:
-        name = item.data["name"]
-        if not name.startswith(prefix):
+        name, where = item.data["name"], _position(item)
+        at = f"{where}: " if where else ""
+        if not isinstance(name, str):
+            raise JenkinsJobsException(f"{at}{kind} name {name!r}: expected a string")
+        try:
+            jenkins_names.check_full_name(name)
+        except ValueError as exc:
+            raise JenkinsJobsException(f"{at}{kind} {name!r}: not a name Jenkins keeps as it is: {exc}") from None
+        if not _in_namespace(name, prefix):
+            raise JenkinsJobsException(f"{at}{kind} {name!r} is outside the scope's namespace: {_rule(prefix)}")
+        key = jenkins_names.same_name_key(name)
+        other, other_where = seen.setdefault(key, (name, where))
+        if other != name:
             raise JenkinsJobsException(
-                f"{kind} {name!r} is outside the scope's namespace: every name must start with {prefix!r}"
-            ).with_ctx_list(item.context)
+                f"{at}{kind} {name!r} and {other!r} (at {other_where or 'an unknown place'}) differ only in case: "
+                "Jenkins names ignore case, so one would overwrite the other")
+
+
+def _position(item) -> str:
+    """"file:line:column" of the definition, as JJB's own errors give it ("" if unknown)."""
+    pos = next((context.pos for context in item.context if context.pos is not None), None)
+    return f"{pos.path}:{pos.line + 1}:{pos.column + 1}" if pos is not None else ""
+
+
+def _in_namespace(name: str, prefix: str) -> bool:
+    """A folder namespace (prefix ``folder/``): the first segment is the folder, and there is
+    an item below it. A name prefix: a top-level item whose name starts with it."""
+    segments = name.split("/")
+    if prefix.endswith("/"):
+        return segments[0] == prefix[:-1] and len(segments) > 1
+    return len(segments) == 1 and name.startswith(prefix)
+
+
+def _rule(prefix: str) -> str:
+    if prefix.endswith("/"):
+        return f"every name must start with {prefix!r}"
+    return f"every name must start with {prefix!r} and lie at the top level (no '/')"

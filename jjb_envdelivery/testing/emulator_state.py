@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from .. import jenkins_names
+
 FOLDER_CLASS = "com.cloudbees.hudson.plugins.folder.Folder"
 XML_DECLARATION = '<?xml version="1.1" encoding="UTF-8"?>\n'
 QUEUE_LEFT_TTL = 300.0  # Queue keeps left items 5 minutes (§2.7)
@@ -107,35 +109,18 @@ DEFAULT_PLUGINS: list[dict[str, Any]] = [
 
 # --- names (Jenkins.checkGoodName, §2.3) -----------------------------------------------------
 
-_UNSAFE = "?*/\\%!@#$^&|<>[]:;"
-
-
 def check_good_name(name: str | None) -> str:
-    """Raise Failure with Jenkins's message for a bad name; return the trimmed name."""
-    if name is None or name == "":
-        raise Failure("No name is specified")
-    trimmed = name.strip()
-    if trimmed in (".", ".."):
-        raise Failure(f"“{trimmed}” is not an allowed name")
-    if any(_is_iso_control(c) for c in name):
-        shown = "".join(f"\\u{ord(c)};" if _is_iso_control(c) else c for c in name)
-        raise Failure(f"No control code is allowed: {shown}")
-    for c in name:
-        if c in _UNSAFE:
-            raise Failure(f"‘{c}’ is an unsafe character")
-    if trimmed.endswith("."):
-        raise Failure("A name cannot end with ‘.’")
-    return trimmed
+    """Raise Failure with Jenkins's message for a bad name; return the trimmed name (the rule
+    the renderer checks too: ``jenkins_names.check_good_name``)."""
+    try:
+        return jenkins_names.check_good_name(name)
+    except ValueError as exc:
+        raise Failure(str(exc)) from None
 
 
 def raw_encode(name: str) -> str:
     """hudson.Util.rawEncode: escapes non-ASCII, space, "#%<>[\\]^`{|} and /;:?."""
     return quote(name, safe="!$&'()*+,=@~")
-
-
-def _is_iso_control(c: str) -> bool:
-    o = ord(c)
-    return o <= 0x1F or 0x7F <= o <= 0x9F
 
 
 # --- XML --------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from jjb_envdelivery.errors import EnvDeliveryError
@@ -101,13 +103,27 @@ def test_cycle_names_its_jobs_in_order(tiny_org):
 
 
 def test_duplicate_names_differ_only_in_case(tiny_org):
+    """Across scopes, the graph compares names without case. (Within a team scope the render
+    refuses such a pair first: tests/push/test_hostile_names.py.)"""
+    org = load_organisation(tiny_org)
+    scopes = render_scopes(org).scopes
+    payments = next(s for s in scopes if s.scope.name == "payments")
+    web = next(s for s in scopes if s.scope.name == "web")
+    stolen = copy.copy(next(j for j in payments.rendered.jobs if j.name == "payments/billing-current-ci"))
+    stolen.name = "Payments/Billing-current-ci"
+    scopes[scopes.index(web)] = ScopeResult(web.scope, RenderedScope(web.rendered.jobs + [stolen], []))
+    assert [str(p) for p in check(build_graph(scopes, org))] == [
+        "payments/billing-current-ci: name: generated 2 times (Jenkins compares item names without case): "
+        "'payments/billing-current-ci' by scope payments, 'Payments/Billing-current-ci' by scope web"]
+
+
+def test_a_team_scope_with_names_differing_only_in_case_does_not_render(tiny_org):
     add_yaml(tiny_org, "web", "dup.yaml", """
 - job: {name: web-Smoke, disabled: false}
 - job: {name: web-smoke, disabled: false}
 """)
-    assert messages(tiny_org) == [
-        "web-Smoke: name: generated 2 times (Jenkins compares item names without case): 'web-Smoke' by scope web, "
-        "'web-smoke' by scope web"]
+    with pytest.raises(EnvDeliveryError, match="'web-smoke' and 'web-Smoke' .* differ only in case"):
+        render_scopes(load_organisation(tiny_org))
 
 
 def test_duplicate_across_scopes(tiny_org):

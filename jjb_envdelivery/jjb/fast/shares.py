@@ -98,7 +98,8 @@ def generate_in_shares(stage: JobStage, shares: int, processes: int) -> Rendered
     # Back in Roots.generate_jobs' order, so that equal sort keys keep the serial order too.
     by_unit = sorted((pair for per_unit in outcomes for pair in per_unit), key=lambda pair: pair[0])
     xml_jobs = [item for _, items in by_unit for item in items]
-    if len({item.name for item in xml_jobs}) != len(xml_jobs):
+    # Without case: Jenkins holds "a" and "A" as one item, and the serial path's stage names both.
+    if len({item.name.lower() for item in xml_jobs}) != len(xml_jobs):
         log.debug("two units made the same job name: the serial path applies JJB's duplicate handling")
         return None
     try:
