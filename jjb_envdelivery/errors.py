@@ -34,3 +34,20 @@ class ConfigError(EnvDeliveryError):
         count = len(self.problems)
         heading = "1 problem" if count == 1 else f"{count} problems"
         super().__init__(f"invalid {what} ({heading}):\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+def check_utf8(path: Path, what: str) -> None:
+    """Refuse a text input that is not UTF-8 with one line naming the file and the first bad
+    byte, instead of the UnicodeDecodeError a text read raises. `what` names the kind of file
+    ("the org file"). A file that cannot be read is left to the reader, which reports that."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # Decoding the whole file (not a text stream, which decodes in chunks) makes
+        # error.start the offset in the file.
+        raise EnvDeliveryError(f"{path}: byte {error.start}: not UTF-8 ({error.reason}); "
+                               f"{what} must be UTF-8 text") from None

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 from jenkins_jobs.errors import JenkinsJobsException
 
-from .errors import EnvDeliveryError
+from .errors import EnvDeliveryError, check_utf8
 from .generator import CONTEXT_DEFAULTS
 from .jjb import parallel, pipeline
 from .model.organisation import Organisation
@@ -125,12 +125,31 @@ def render_paths(paths: list[Path], conf: Path | None = None, recursive: bool = 
     directory, e.g. ``replacing_output``'s), also written there as it is made."""
     config = pipeline.make_jjb_config(conf, plugins_info)
     expanded = pipeline.expand_paths(paths, recursive or config.recursive, excludes)
+    for path in _yaml_files_jjb_reads(expanded):
+        check_utf8(path, "JJB YAML")
     try:
         return pipeline.generate_xml(config, expanded, write_to=write_to)
     except JenkinsJobsException as exc:
         raise EnvDeliveryError(pipeline.describe_error(exc)) from None
     except yaml.YAMLError as exc:
         raise EnvDeliveryError(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        # A file an include tag read (the YAML files themselves were checked above); JJB's
+        # text read does not say which, and its offset is within a chunk, not the file.
+        raise EnvDeliveryError(f"a file the JJB YAML includes is not UTF-8 ({exc.reason}); "
+                               "included files must be UTF-8 text") from None
+
+
+def _yaml_files_jjb_reads(paths: list[Path]) -> list[Path]:
+    """The files JJB's ``load_files`` reads for `paths`: a directory's own .yml/.yaml files
+    (jenkins_jobs/loader.py ``enum_expanded_paths``), any other path as it is."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files.extend(p for p in sorted(path.iterdir()) if p.suffix in {".yml", ".yaml"} and p.is_file())
+        else:
+            files.append(path)
+    return files
 
 
 def write_output(items, out_dir: Path) -> int:

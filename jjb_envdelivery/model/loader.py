@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_utf8
 from .organisation import (
     DEFAULT_BUILD_TIMEOUT,
     MIN_BUILD_TIMEOUT,
@@ -58,6 +58,7 @@ def find_org_file(path: Path) -> Path:
 
 def load_organisation(path: Path) -> Organisation:
     org_file = find_org_file(path).resolve()
+    check_utf8(org_file, "the org file")
     reader = NodeReader(org_file)
     root = reader.compose()
     org = None

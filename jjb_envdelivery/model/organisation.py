@@ -71,7 +71,17 @@ class Namespace:
         return f"{self.value}/" if self.kind == NamespaceKind.FOLDER else self.value
 
     def contains(self, job_name: str) -> bool:
-        return job_name.startswith(self.job_prefix)
+        """Segment-wise, as the stage checks a scope's names (``jjb.stage._in_namespace``): a
+        folder holds names whose first segment is the folder and that have an item below it
+        (not ``compute-evil/x``, not ``compute`` itself); a prefix holds a top-level name that
+        starts with it (not ``portal-x/y``). A path step (``compute/../identity/x``) or an
+        empty segment names no item, so nothing holds it."""
+        segments = job_name.split("/")
+        if any(segment in ("", ".", "..") for segment in segments):
+            return False
+        if self.kind == NamespaceKind.FOLDER:
+            return segments[0] == self.value and len(segments) > 1
+        return len(segments) == 1 and job_name.startswith(self.value)
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
