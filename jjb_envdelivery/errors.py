@@ -36,18 +36,26 @@ class ConfigError(EnvDeliveryError):
         super().__init__(f"invalid {what} ({heading}):\n" + "\n".join(f"  {p}" for p in self.problems))
 
 
-def check_utf8(path: Path, what: str) -> None:
-    """Refuse a text input that is not UTF-8 with one line naming the file and the first bad
-    byte, instead of the UnicodeDecodeError a text read raises. `what` names the kind of file
-    ("the org file"). A file that cannot be read is left to the reader, which reports that."""
+def utf8_problem(path: Path) -> str | None:
+    """``"<path>: byte N: not UTF-8 (reason)"`` for a file that is not UTF-8, else None. A file
+    that cannot be read is left to its reader, which reports that."""
     try:
         data = Path(path).read_bytes()
     except OSError:
-        return
+        return None
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as error:
         # Decoding the whole file (not a text stream, which decodes in chunks) makes
         # error.start the offset in the file.
-        raise EnvDeliveryError(f"{path}: byte {error.start}: not UTF-8 ({error.reason}); "
-                               f"{what} must be UTF-8 text") from None
+        return f"{path}: byte {error.start}: not UTF-8 ({error.reason})"
+    return None
+
+
+def check_utf8(path: Path, what: str) -> None:
+    """Refuse a text input that is not UTF-8 with one line naming the file and the first bad
+    byte, instead of the UnicodeDecodeError a text read raises. `what` names the kind of file
+    ("the org file")."""
+    problem = utf8_problem(path)
+    if problem:
+        raise EnvDeliveryError(f"{problem}; {what} must be UTF-8 text")

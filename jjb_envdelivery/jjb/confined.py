@@ -49,6 +49,7 @@ from jenkins_jobs.yaml_objects import (
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from ..errors import utf8_problem
 from . import limits as _limits
 from .top_level import add_top_level
 
@@ -222,11 +223,9 @@ def _confined_find_file(confinement: _Confinement, obj, rel_path, pos):
 
 def _check_utf8(path, where: str = "") -> None:
     """JJB reads every file as text: name the file and the byte instead of a UnicodeDecodeError."""
-    try:
-        Path(path).read_bytes().decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ConfinementError(f"{where}{path}: byte {error.start}: not UTF-8 ({error.reason}); team YAML and "
-                               "the files it includes must be UTF-8 text") from None
+    problem = utf8_problem(path)
+    if problem:
+        raise ConfinementError(f"{where}{problem}; team YAML and the files it includes must be UTF-8 text")
 
 
 def _confined_render_template(confinement: _Confinement, obj, pos, template_text, template, params):

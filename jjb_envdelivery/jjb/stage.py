@@ -10,6 +10,7 @@ from jenkins_jobs.errors import JenkinsJobsException
 from jenkins_jobs.roots import Roots
 
 from .. import jenkins_names, ownership
+from ..model.organisation import Namespace
 from .rendered import RenderedItem
 
 
@@ -80,7 +81,7 @@ def _check_names(items, kind: str, prefix: str) -> None:
             jenkins_names.check_full_name(name)
         except ValueError as exc:
             raise JenkinsJobsException(f"{at}{kind} {name!r}: not a name Jenkins keeps as it is: {exc}") from None
-        if not _in_namespace(name, prefix):
+        if not Namespace.of_job_prefix(prefix).contains(name):
             raise JenkinsJobsException(f"{at}{kind} {name!r} is outside the scope's namespace: {_rule(prefix)}")
         key = jenkins_names.same_name_key(name)
         other, other_where = seen.setdefault(key, (name, where))
@@ -94,15 +95,6 @@ def _position(item) -> str:
     """"file:line:column" of the definition, as JJB's own errors give it ("" if unknown)."""
     pos = next((context.pos for context in item.context if context.pos is not None), None)
     return f"{pos.path}:{pos.line + 1}:{pos.column + 1}" if pos is not None else ""
-
-
-def _in_namespace(name: str, prefix: str) -> bool:
-    """A folder namespace (prefix ``folder/``): the first segment is the folder, and there is
-    an item below it. A name prefix: a top-level item whose name starts with it."""
-    segments = name.split("/")
-    if prefix.endswith("/"):
-        return segments[0] == prefix[:-1] and len(segments) > 1
-    return len(segments) == 1 and name.startswith(prefix)
 
 
 def _rule(prefix: str) -> str:

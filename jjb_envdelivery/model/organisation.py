@@ -65,13 +65,20 @@ class Namespace:
     def __post_init__(self):
         object.__setattr__(self, "kind", NamespaceKind(self.kind))
 
+    @classmethod
+    def of_job_prefix(cls, prefix: str) -> Namespace:
+        """The namespace whose ``job_prefix`` is `prefix` (``compute/`` or ``portal-``)."""
+        if prefix.endswith("/"):
+            return cls(NamespaceKind.FOLDER, prefix[:-1])
+        return cls(NamespaceKind.PREFIX, prefix)
+
     @property
     def job_prefix(self) -> str:
         """What every job name of the namespace starts with."""
         return f"{self.value}/" if self.kind == NamespaceKind.FOLDER else self.value
 
     def contains(self, job_name: str) -> bool:
-        """Segment-wise, as the stage checks a scope's names (``jjb.stage._in_namespace``): a
+        """Segment-wise (the stage checks every name of a team scope with it): a
         folder holds names whose first segment is the folder and that have an item below it
         (not ``compute-evil/x``, not ``compute`` itself); a prefix holds a top-level name that
         starts with it (not ``portal-x/y``). A path step (``compute/../identity/x``) or an
