@@ -148,6 +148,9 @@ def org_yaml(projects: int, per_project: int = SERVICES_PER_PROJECT) -> str:
         if uses_prefix(i):
             lines += ["    namespace:", f"      prefix: {name}-"]
         lines.append(f"    services: [{', '.join(services(i, per_project))}]")
+        # The job policy's grants: every credential ID the recipes below may bind.
+        kinds = ("git-read", "registry-push", "deploy-ssh", "apt-upload", "pypi-upload", "rollout-config")
+        lines.append(f"    allow: {{credentials: [{', '.join(f'{name}-{kind}' for kind in kinds)}]}}")
     first = services(0, per_project)
     minimal = first[:3] + services(1, per_project)[:3]
     lines += [

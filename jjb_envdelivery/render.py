@@ -7,6 +7,8 @@ rendered is the orchestration layer's (``orchestration.checked_render``).
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import shutil
 import tempfile
 from contextlib import closing, contextmanager
@@ -16,11 +18,15 @@ from pathlib import Path
 import yaml
 from jenkins_jobs.errors import JenkinsJobsException
 
+from . import policy
 from .errors import EnvDeliveryError, check_utf8
 from .generator import CONTEXT_DEFAULTS
 from .jjb import parallel, pipeline
 from .model.organisation import Organisation
+from .model.policy import TeamPolicy
 from .scopes import Scope, local_jobs_dir, project_scope, root_scope
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -47,8 +53,9 @@ def render_scope(scope: Scope, config, owner: str | None = None) -> pipeline.Ren
     """A scope's XML as `jenkins-jobs test` writes it (with `owner`, marked for pushing).
 
     A team scope's YAML is untrusted wherever it is rendered (DESIGN.md, "Trust"): it is loaded
-    confined to the real paths the scope resolved once (``Scope.read_roots``), only the generated
-    context may set what the root scope bakes, and its names must lie in its namespace.
+    confined to the real paths the scope resolved once (``Scope.read_roots``) and within its
+    limits, only the generated context may set what the root scope bakes, its names must lie in
+    its namespace, and its rendered jobs must pass the job policy (``policy``) for its grants.
     """
     paths = pipeline.expand_paths(scope.yaml_paths, recursive=not scope.is_root, excludes=[".*"])
     allowed = baked = None
@@ -57,12 +64,22 @@ def render_scope(scope: Scope, config, owner: str | None = None) -> pipeline.Ren
         baked = pipeline.BakedContext(scope.context_file, frozenset({CONTEXT_DEFAULTS}), scope.baked_keys)
     prefix = scope.namespace.job_prefix if scope.namespace else None
     try:
-        return pipeline.generate_xml(config, paths, owner=owner, allowed_roots=allowed, name_prefix=prefix,
-                                     baked=baked)
+        rendered = pipeline.generate_xml(config, paths, owner=owner, allowed_roots=allowed, name_prefix=prefix,
+                                         baked=baked, limits=None if scope.is_root else scope.limits)
     except JenkinsJobsException as exc:
         raise EnvDeliveryError(f"scope {scope.name}: {pipeline.describe_error(exc)}") from None
     except yaml.YAMLError as exc:  # JJB lets PyYAML's syntax errors (file, line, column) through
         raise EnvDeliveryError(f"scope {scope.name}: {exc}") from None
+    if not scope.is_root:
+        notices = policy.enforce(scope.name, scope.namespace, scope.policy or TeamPolicy(), rendered.items)
+        rendered = dataclasses.replace(rendered, notices=notices)
+    return rendered
+
+
+def report_notices(rendered: pipeline.RenderedScope) -> None:
+    """Show, as warnings, what the checks let through and say so (in the reporting process)."""
+    for notice in rendered.notices:
+        log.warning("%s", notice)
 
 
 def organisation_scopes(org: Organisation, workdir: Path, projects: set[str] | None = None,
@@ -102,6 +119,7 @@ def render_scope_list(scopes: list[Scope], config, owned: frozenset[str] = froze
             if outcome is parallel.FAILED:
                 outcome = render(scope)  # here, to raise its own error (or to succeed where a worker died)
             results.append(ScopeResult(scope, outcome))
+            report_notices(outcome)
     return results
 
 

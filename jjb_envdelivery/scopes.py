@@ -13,6 +13,7 @@ from pathlib import Path
 from . import generator
 from .data_dirs import shipped_templates_dir
 from .errors import EnvDeliveryError
+from .model.limits import DEFAULT_LIMITS, Limits
 from .model.organisation import (
     DEFAULT_BUILD_TIMEOUT,
     MIN_BUILD_TIMEOUT,
@@ -21,6 +22,7 @@ from .model.organisation import (
     Organisation,
     Project,
 )
+from .model.policy import TeamPolicy
 
 ROOT = "root"
 
@@ -36,6 +38,9 @@ class Scope:
     read_roots: tuple[Path, ...] = ()
     context_file: Path | None = None
     baked_keys: frozenset[str] = frozenset()
+    # A team scope's: what the job policy judges its rendered jobs against, and its bounds.
+    policy: TeamPolicy | None = None
+    limits: Limits = DEFAULT_LIMITS
 
     @property
     def is_root(self) -> bool:
@@ -58,7 +63,8 @@ def project_scope(org: Organisation, project: Project, workdir: Path, jobs_dir: 
         )
     return team_scope(project.name, project.namespace, [(r.name, r.branch) for r in org.release_lines],
                       org.root_folder, org.build_timeout, jobs_dir, workdir,
-                      checkout=_checkout_of(project, jobs_dir))
+                      checkout=_checkout_of(project, jobs_dir), policy=org.team_policy(project),
+                      limits=DEFAULT_LIMITS.with_settings(org.limits))
 
 
 def _checkout_of(project: Project, jobs_dir: Path) -> Path:
@@ -90,11 +96,14 @@ def confinement_root(name: str, jobs_dir: Path, checkout: Path) -> Path:
 
 
 def team_scope(name: str, namespace: Namespace, releases: list[tuple[str, str]], root_folder: str,
-               build_timeout: int, jobs_dir: Path, workdir: Path, checkout: Path | None = None) -> Scope:
+               build_timeout: int, jobs_dir: Path, workdir: Path, checkout: Path | None = None,
+               policy: TeamPolicy | None = None, limits: Limits = DEFAULT_LIMITS) -> Scope:
     """A team's scope: its generated context, the shipped templates, then its own YAML.
 
     `checkout` (default: as ``_checkout_holding`` finds it) is the team's repository checkout;
-    the jobs directory's real path must stay inside it."""
+    the jobs directory's real path must stay inside it. `policy` (default: nothing granted)
+    is what its rendered jobs are judged against."""
+    policy = policy or TeamPolicy()
     if not jobs_dir.is_dir():
         raise EnvDeliveryError(f"scope {name}: no job YAML directory at {jobs_dir}")
     jobs_root = confinement_root(name, jobs_dir, checkout or _checkout_holding(jobs_dir, None))
@@ -104,7 +113,7 @@ def team_scope(name: str, namespace: Namespace, releases: list[tuple[str, str]],
     templates = shipped_templates_dir()
     return Scope(name, namespace, (context, templates, jobs_dir),
                  read_roots=(Path(os.path.realpath(templates)), jobs_root), context_file=context,
-                 baked_keys=_baked_keys(entries))
+                 baked_keys=_baked_keys(entries), policy=policy, limits=limits)
 
 
 # The one context key a team's project may override (job-templates/envdelivery-common.yaml).
@@ -132,7 +141,8 @@ def local_jobs_dir(project: Project) -> Path | None:
 
 
 def project_scope_from_args(name: str, namespace: str, releases: list[str], root_folder: str,
-                            jobs_dir: Path, workdir: Path, build_timeout: int = DEFAULT_BUILD_TIMEOUT) -> Scope:
+                            jobs_dir: Path, workdir: Path, build_timeout: int = DEFAULT_BUILD_TIMEOUT,
+                            policy: TeamPolicy | None = None, limits: Limits = DEFAULT_LIMITS) -> Scope:
     """A team scope from what the root scope baked into the child updater's command."""
     if isinstance(build_timeout, bool) or not isinstance(build_timeout, int) or build_timeout < MIN_BUILD_TIMEOUT:
         raise EnvDeliveryError(f"--build-timeout {build_timeout!r}: expected whole minutes, at least "
@@ -149,4 +159,5 @@ def project_scope_from_args(name: str, namespace: str, releases: list[str], root
         lines.append((line, branch))
     if not lines:
         raise EnvDeliveryError("a project scope needs at least one --release NAME=BRANCH")
-    return team_scope(name, Namespace(kind, value), lines, root_folder, build_timeout, jobs_dir, workdir)
+    return team_scope(name, Namespace(kind, value), lines, root_folder, build_timeout, jobs_dir, workdir,
+                      policy=policy, limits=limits)

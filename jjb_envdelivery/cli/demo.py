@@ -52,6 +52,13 @@ def demo_plugins() -> list[dict]:
                               for name, version in REQUIRED_PLUGINS.items() if name not in names]
 
 
+def demo_credentials(org) -> list[dict]:
+    """The emulator's credential stores as the platform team sets them up: the updater's
+    credential (its ID only) in the root folder's store, which bootstrap checks. The folder does
+    not exist before bootstrap creates it; the emulator puts the credential in its store then."""
+    return [{"id": org.updater.credential_id, "folder": org.root_folder, "type": "file"}]
+
+
 def run(args) -> int:
     # The job runner is imported only when the demo runs: the other commands never need it.
     from ..testing.job_runner import RunnerError
@@ -71,6 +78,7 @@ def run(args) -> int:
     with tempfile.TemporaryDirectory(prefix="jjb-envdelivery-demo-") as tmp, JenkinsEmulator(
         port=args.port, users={DEMO_USER: secrets.token_hex(8)}, tokens={DEMO_USER: token},
         plugins=demo_plugins(), state_dir=args.state_dir, quiet_period=0.0,
+        credentials=demo_credentials(org),
     ) as emulator:
         work = Path(tmp)
         conf = work / "jenkins_jobs.ini"

@@ -165,8 +165,10 @@ def prepare_loop(emulator, org: Organisation, work: Path, say: Callable[[str], N
     for directory in agent_dirs:
         directory.mkdir(parents=True)
     inventory = "".join(f"{directory}\n" for directory in agent_dirs)
+    # The updater's credential in the root folder's store, as bootstrap asks of a real server.
     credentials = write_credential_file(work / "credentials.json", referenced_credentials(configs),
-                                        {deploy_credential(configs[jobs["deliver"]], jobs["deliver"]): inventory})
+                                        {deploy_credential(configs[jobs["deliver"]], jobs["deliver"]): inventory},
+                                        folders={org.updater.credential_id: org.root_folder})
     env_root = work / "environments"
     options = {"env": agent_environment(env_root), **runner_options}
     runner = JobRunner(emulator, work / "jenkins", remotes=repos.remotes, credentials=credentials, log=say,

@@ -30,11 +30,16 @@ def add_parser(commands) -> None:
         "bootstrap",
         help="seed a fresh server with the root folder and the root updater",
         description="Checks that the server has the plugins the generated jobs need (stops if not, "
-        "unless --ignore-plugins), then creates the root folder and the root updater job. Idempotent.",
+        "unless --ignore-plugins), creates the root folder, checks that the updater's credential "
+        "(updater.credential-id) is in the root folder's credential store and in neither the system store "
+        "nor a team folder's (stops if not, unless --skip-credential-check), then creates the root updater "
+        "job. Idempotent.",
     )
     boot.add_argument("org", type=Path, help="org directory or org file")
     boot.add_argument("--conf", type=Path, required=True, help="JJB ini with the server URL and credentials")
     boot.add_argument("--ignore-plugins", action="store_true", help="go on even when plugins are missing")
+    boot.add_argument("--skip-credential-check", action="store_true",
+                      help="do not check where the updater's credential is stored (needs Credentials/View)")
     boot.add_argument("--cache-dir", type=Path, help="where scope caches live (default ~/.cache/jjb-envdelivery)")
     boot.set_defaults(run=run_bootstrap)
 
@@ -58,6 +63,7 @@ def print_report(report, as_json: bool) -> None:
 
 def run_bootstrap(args) -> int:
     report = bootstrap_organisation(args.org, args.conf, ignore_plugins=args.ignore_plugins,
-                                    cache_root=args.cache_dir)
+                                    cache_root=args.cache_dir,
+                                    check_credential=not args.skip_credential_check)
     print(summary_table([report]))
     return 0 if report.ok else 1

@@ -19,7 +19,8 @@ Schema (every key but ``release`` and ``hosts`` optional)::
       - envtool check --smoke
 
 The services of the environment are those of its hosts. An engineer edits this file by hand, so
-it is checked like the org file: every problem at once, each as ``path:line: field: message``.
+it is checked like the org file: every problem at once, each as ``path:line: field: message``;
+a file that is not UTF-8, too large or nested too deeply is refused in one line (``NodeReader``).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def load_config(path: Path, org: Organisation, release: str | None = None) -> di
     """Read and check a configuration. Every problem names file, line and field, and all are
     reported at once (a ``ConfigError``), as for the org file; `release` is the release line
     the provisioning job is for, when there is one."""
-    reader = NodeReader(Path(path))
+    reader = NodeReader(Path(path), what="an environment configuration")
     root = reader.compose()
     if root is None and not reader.problems:
         reader.problem(None, "", "the file is empty; expected at least 'release' and 'hosts'")

@@ -9,6 +9,19 @@ from .common import delivery_job, git_scm
 JJB_CONF_VARIABLE = "JJB_CONF"
 
 
+def _policy(org: Organisation, project: Project) -> dict:
+    policy = org.team_policy(project)
+    return {
+        "agent-labels": list(policy.allow.agent_labels),
+        "credentials": list(policy.allow.credentials),
+        "upstreams": list(policy.allow.upstreams),
+        "classes": [exception.class_name for exception in policy.allow.classes],
+        "unknown-classes": policy.unknown_classes,
+        "updater-label": policy.updater_label,
+        "updater-credential": policy.updater_credential,
+    }
+
+
 def _updater_job(org: Organisation, name: str, description: str, scm: list, update: dict) -> dict:
     return delivery_job(
         name,
@@ -51,5 +64,8 @@ def child_updater_job(org: Organisation, project: Project) -> dict:
             "root-folder": org.root_folder,
             # The org-wide default for the team's jobs; the updater itself has its own above.
             "build-timeout": org.build_timeout,
+            # What the job policy lets the team's jobs use: the child has no org file.
+            "policy": _policy(org, project),
+            **({"limits": dict(org.limits)} if org.limits else {}),
         },
     )

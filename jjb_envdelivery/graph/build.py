@@ -27,12 +27,13 @@ import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Sequence
 
 from .. import naming
 from ..errors import EnvDeliveryError
 from ..jenkins_names import ItemIndex, Lookup, parent_of, split_names
-from ..model.organisation import NamespaceKind, Organisation
+from ..model.organisation import Namespace, NamespaceKind, Organisation, Project
 from .model import (
     ARTIFACT,
     CI,
@@ -278,9 +279,21 @@ class _Namer:
         return next(r.name for r in self.org.release_lines if r.name.lower() == written.lower())
 
 
-def build_graph(scopes: Sequence, org: Organisation) -> Graph:
+@dataclass(frozen=True)
+class _Outside:
+    """Stands for everything outside one namespace as not rendered (a child updater's check)."""
+
+    inside: Namespace
+
+    def contains(self, name: str) -> bool:
+        return not self.inside.contains(name)
+
+
+def build_graph(scopes: Sequence, org: Organisation, only: Namespace | None = None) -> Graph:
     """The graph of `scopes` (``render.ScopeResult``s). Projects of `org` that have no scope
-    here were not rendered: names into their namespaces are recorded, not checked."""
+    here were not rendered: names into their namespaces are recorded, not checked. With `only`
+    (a child updater, which renders its own scope alone), names outside that namespace are
+    recorded, not checked, too: the job policy has already held them to the org's grants."""
     graph = Graph(name=org.name, projects=tuple(p.name for p in org.projects),
                   release_lines=tuple(r.name for r in org.release_lines))
     namer = _Namer(org)
@@ -302,8 +315,10 @@ def build_graph(scopes: Sequence, org: Organisation) -> Graph:
             graph.nodes[item.name] = namer.node(facts, scope.name, scope.is_root)
             scope_items[scope.name].append(item.name)
     unrendered = [p for p in org.projects if p.name not in rendered]
-    graph.unrendered_prefixes = tuple(p.namespace.job_prefix for p in unrendered)
-    for project in unrendered:
+    if only is not None:
+        unrendered.append(SimpleNamespace(name="(outside)", namespace=_Outside(only)))
+    graph.unrendered_prefixes = tuple(p.namespace.job_prefix for p in unrendered if isinstance(p, Project))
+    for project in (p for p in unrendered if isinstance(p, Project)):
         graph.notes.append(f"project {project.name}: its YAML was not rendered here (no local-checkout), "
                            f"so names in {project.namespace} are not checked")
     for project in org.projects:

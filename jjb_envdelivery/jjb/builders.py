@@ -14,7 +14,9 @@ from pathlib import PurePosixPath
 
 from jenkins_jobs.errors import InvalidAttributeError, JenkinsJobsException, MissingAttributeError
 
+from ..model.limits import Limits
 from ..model.organisation import DEFAULT_BUILD_TIMEOUT, MIN_BUILD_TIMEOUT, NAME_PATTERN, PREFIX_PATTERN
+from ..model.policy import CLASS_NAME_PATTERN, UnknownClasses
 
 CLI = "jjb-envdelivery"
 ENV = "envdelivery-env"
@@ -143,6 +145,62 @@ def _build_timeout(data: dict) -> int:
     return minutes
 
 
+# The `policy` option's list keys -> the command-line option each item becomes, and the check.
+_POLICY_LISTS = {
+    "agent-labels": ("allow-label", NAME_PATTERN, "agent labels (letters, digits, '.', '_' and '-')"),
+    "credentials": ("allow-credential", NAME_PATTERN, "credential IDs (letters, digits, '.', '_' and '-')"),
+    "upstreams": ("allow-upstream", re.compile(r"^[^/$\s][^$\s]*$"), "full job names (no leading '/', no '$')"),
+    "classes": ("allow-class", CLASS_NAME_PATTERN, "Java class names such as hudson.plugins.groovy.SystemGroovy"),
+}
+_POLICY_NAMES = {"updater-label": "updater-label", "updater-credential": "updater-credential"}
+
+
+def _policy_words(data: dict) -> list[str]:
+    """The job policy the root scope grants the project (org file ``projects[].allow`` and
+    ``policy``), as the child updater's options."""
+    if "policy" not in data:
+        return []
+    policy = data["policy"]
+    if not isinstance(policy, dict):
+        raise InvalidValueError(UPDATE, "policy", policy, "a mapping (agent-labels, credentials, upstreams, "
+                                "classes, unknown-classes, updater-label, updater-credential)")
+    _check_known(f"{UPDATE} policy", policy, {*_POLICY_LISTS, *_POLICY_NAMES, "unknown-classes"})
+    words = []
+    for key, (option, pattern, what) in _POLICY_LISTS.items():
+        values = policy.get(key, [])
+        if not isinstance(values, list) or not all(isinstance(v, str) and pattern.match(v) for v in values):
+            raise InvalidValueError(UPDATE, f"policy.{key}", values, f"a list of {what}")
+        for value in values:
+            words += _option(option, value)
+    for key, option in _POLICY_NAMES.items():
+        if key in policy:
+            words += _option(option, _string(UPDATE, policy, key, pattern=NAME_PATTERN,
+                                              expected="letters, digits, '.', '_' and '-'"))
+    if "unknown-classes" in policy:
+        choice = policy["unknown-classes"]
+        if choice not in UnknownClasses.CHOICES:
+            raise InvalidValueError(UPDATE, "policy.unknown-classes", choice, " or ".join(UnknownClasses.CHOICES))
+        words += _option("unknown-classes", choice)
+    return words
+
+
+def _limit_words(data: dict) -> list[str]:
+    """The org file's ``limits`` for team scopes, as ``--limit NAME=VALUE`` options."""
+    if "limits" not in data:
+        return []
+    limits, names = data["limits"], Limits.setting_names()
+    expected = f"a mapping of limit names ({', '.join(names)}) to numbers above 0"
+    if not isinstance(limits, dict):
+        raise InvalidValueError(UPDATE, "limits", limits, expected)
+    words = []
+    for name, value in limits.items():
+        kinds = (int, float) if names.get(name) is float else (int,)
+        if name not in names or isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
+            raise InvalidValueError(UPDATE, f"limits.{name}", value, expected)
+        words += _option("limit", f"{name}={value}")
+    return words
+
+
 def _dispatch_shell(registry, xml_parent, command: str) -> None:
     registry.dispatch("builder", xml_parent, {"shell": command})
 
@@ -220,6 +278,12 @@ def envdelivery_update(registry, xml_parent, data):
     :arg int build-timeout: minutes before the build-timeout plugin fails a build of the
         team's jobs, at least 3 (project scopes only, default 60; the root scope bakes in the
         org file's ``build-timeout``)
+    :arg dict policy: what the job policy lets the team's jobs use (project scopes only):
+        ``agent-labels``, ``credentials``, ``upstreams`` (full job names), ``classes`` (plugin
+        classes granted as exceptions), ``unknown-classes`` (``refuse`` or ``allow``), and the
+        ``updater-label`` and ``updater-credential`` no team job may use (default: nothing granted)
+    :arg dict limits: the org file's bounds on the team scope's work, e.g. ``{jobs: 5000}``
+        (project scopes only; see ``model.limits.Limits``)
     :arg int workers: parallel uploads, at least 1 (default 4)
 
     Example::
@@ -232,8 +296,13 @@ def envdelivery_update(registry, xml_parent, data):
               jobs-path: jenkins
               root-folder: delivery
               build-timeout: 60
+              policy:
+                agent-labels: [payments-build]
+                credentials: [payments-registry-push]
+                updater-label: jjb-updater
+                updater-credential: jjb-updater-config
 
-    The namespace and release lines are baked into the command by the root scope, which
+    The namespace, release lines, policy and limits are baked into the command by the root scope, which
     owns the child updater job; nothing in the team's repository can widen them.
 
     A wrong option raises JJB's own errors (``InvalidAttributeError``, ``MissingAttributeError``,
@@ -245,7 +314,8 @@ def envdelivery_update(registry, xml_parent, data):
                     expected="'root' or a project name (letters, digits, '.', '_' and '-')")
     conf_variable = _string(UPDATE, data, "conf-variable", "JJB_CONF", _ENV_VAR,
                             "an environment variable name (letters, digits and '_', not starting with a digit)")
-    root_only, project_only = {"org-file"}, {"namespace", "releases", "jobs-path", "root-folder", "build-timeout"}
+    root_only = {"org-file"}
+    project_only = {"namespace", "releases", "jobs-path", "root-folder", "build-timeout", "policy", "limits"}
     known = {"scope", "conf-variable", "workers"} | (root_only if scope == "root" else project_only)
     _check_known(f"{UPDATE} scope {scope}", data, known)
     words, jobs_path = [CLI, "update", *_option("scope", scope)], []
@@ -259,6 +329,7 @@ def envdelivery_update(registry, xml_parent, data):
         words += _option("root-folder", _string(UPDATE, data, "root-folder", pattern=NAME_PATTERN,
                                                 expected="a folder name (letters, digits, '.', '_' and '-')"))
         words += _option("build-timeout", _build_timeout(data))
+        words += _policy_words(data) + _limit_words(data)
     words += _option("workers", _count(UPDATE, data, "workers", 4, "the number of parallel uploads, at least 1"))
     words += ["--conf", f'"${conf_variable}"', *jobs_path]
     _dispatch_shell(registry, xml_parent, " ".join(words))

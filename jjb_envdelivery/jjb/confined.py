@@ -381,6 +381,9 @@ def load_files_confined(config, roots, path_list, allowed_roots: list[Path],
         if data is None:
             continue
         add_top_level(config, roots, expander, data)
+    # Everything is loaded and nothing expanded yet: the one moment to refuse a scope whose
+    # axes would expand to more jobs than its limit, before JJB builds them all.
+    _limits.check_expansion(roots, limits)
 
 
 @dataclass(frozen=True)

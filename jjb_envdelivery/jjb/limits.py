@@ -13,32 +13,20 @@ import os
 import signal
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from jenkins_jobs.errors import JenkinsJobsException
-from yaml.events import AliasEvent
-from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from jenkins_jobs.expander import YamlObjectsExpander
+from jenkins_jobs.formatter import enum_str_format_param_defaults, enum_str_format_required_params
+from jenkins_jobs.job import JobGroup, JobTemplate
+
+from ..model.limits import DEFAULT_LIMITS, Limits
+from ..model.yaml_nodes import BoundedComposer
 
 __all__ = ["DEFAULT_LIMITS", "LimitError", "Limits", "LimitedComposer", "BoundedTemplate",
-           "check_file_size", "check_rendered", "recursion_refused"]
+           "check_expansion", "check_file_size", "check_rendered", "recursion_refused"]
 
 
-@dataclass(frozen=True)
-class Limits:
-    """What one team scope may ask for. The defaults leave room for large real scopes."""
-
-    yaml_bytes: int = 1 << 20             # one YAML or included file, before it is parsed
-    yaml_expanded_size: int = 1 << 23     # one document after aliases: nodes plus scalar characters
-    nesting_depth: int = 64               # nested mappings/sequences in one document
-    include_depth: int = 16               # !include / !j2-yaml: within one another
-    jobs: int = 2000                      # jobs one scope generates
-    config_bytes: int = 1 << 18           # one job's config.xml
-    jinja2_output_bytes: int = 1 << 20    # one !j2 / !include-jinja2 rendering
-    jinja2_seconds: float = 10.0          # one !j2 / !include-jinja2 rendering
-
-
-DEFAULT_LIMITS = Limits()
 
 
 class LimitError(JenkinsJobsException):
@@ -57,36 +45,33 @@ def check_file_size(limits: Limits, path: os.PathLike | str, what: str = "file")
                          f"({limits.yaml_bytes}) of a team scope")
 
 
-class LimitedComposer:
+class LimitedComposer(BoundedComposer):
     """A mixin for a PyYAML loader: bounds nesting depth, alias expansion and include depth.
 
-    The composer is where aliases become shared nodes; counting their expanded size there, with
-    each shared node counted once per use but sized once, refuses a billion-laughs document in
-    time proportional to its text, before any constructor or JJB expansion copies it.
+    Nesting and alias expansion are bounded by the model's ``BoundedComposer`` (the same
+    check as every settings file gets), here with the scope's limits and messages naming them.
     """
 
     limits: Limits = DEFAULT_LIMITS
     include_depth = 0
-    _nesting = 0
 
-    def compose_node(self, parent, index):
-        if self.check_event(AliasEvent):
-            return super().compose_node(parent, index)
-        self._nesting += 1
-        try:
-            if self._nesting > self.limits.nesting_depth:
-                mark = self.peek_event().start_mark
-                raise LimitError(f"{_mark_where(mark)}: nesting deeper than the limit nesting-depth "
-                                 f"({self.limits.nesting_depth}) of a team scope")
-            return super().compose_node(parent, index)
-        finally:
-            self._nesting -= 1
+    @property
+    def max_nesting(self) -> int:
+        return self.limits.nesting_depth
 
-    def compose_document(self):
-        node = super().compose_document()
-        if node is not None:
-            _check_expanded_size(node, self.limits.yaml_expanded_size)
-        return node
+    @property
+    def max_expanded_size(self) -> int:
+        return self.limits.yaml_expanded_size
+
+    def refuse(self, mark, breach: str, message: str):
+        if breach == self.NESTING:
+            raise LimitError(f"{_mark_where(mark)}: nesting deeper than the limit nesting-depth "
+                             f"({self.limits.nesting_depth}) of a team scope")
+        if breach == self.RECURSIVE:
+            raise LimitError(f"{_mark_where(mark)}: an alias refers to a node that contains it; "
+                             "recursive structures are not allowed in a team scope")
+        raise LimitError(f"{_mark_where(mark)}: with its aliases expanded this grows beyond the "
+                         f"limit yaml-expanded-size ({self.limits.yaml_expanded_size}) of a team scope")
 
     def nest_include(self, child, source_path):
         """Give a loader made for an included file (or j2-yaml text) its depth, refusing one too deep."""
@@ -97,37 +82,6 @@ class LimitedComposer:
             raise LimitError(f"{source_path}: included more than include-depth ({self.limits.include_depth}) "
                              "levels deep in a team scope; does a file or template include itself?")
         return child
-
-
-def _check_expanded_size(root, limit: int) -> None:
-    sizes: dict[int, int] = {}
-    open_nodes: set[int] = set()
-
-    def size(node) -> int:
-        key = id(node)
-        if key in sizes:
-            return sizes[key]
-        if key in open_nodes:
-            raise LimitError(f"{_mark_where(node.start_mark)}: an alias refers to a node that contains it; "
-                             "recursive structures are not allowed in a team scope")
-        open_nodes.add(key)
-        if isinstance(node, ScalarNode):
-            total = 1 + len(node.value)
-        else:
-            children = node.value if isinstance(node, SequenceNode) else [
-                part for pair in node.value for part in pair] if isinstance(node, MappingNode) else []
-            total = 1
-            for child in children:
-                total += size(child)
-                if total > limit:
-                    raise LimitError(
-                        f"{_mark_where(node.start_mark)}: with its aliases expanded this grows beyond the "
-                        f"limit yaml-expanded-size ({limit}) of a team scope")
-        open_nodes.discard(key)
-        sizes[key] = total
-        return total
-
-    size(root)
 
 
 @contextmanager
@@ -199,3 +153,100 @@ def check_rendered(rendered, limits: Limits) -> None:
             raise LimitError(f"job {item.name!r}: config.xml is {size} bytes, more than the limit config-bytes "
                              f"({limits.config_bytes}) of a team scope")
 
+
+
+def check_expansion(roots, limits: Limits) -> None:
+    """Refuse, before JJB expands anything, a scope whose projects would expand to more than
+    ``jobs`` jobs: ``check_rendered`` counts only after every job dict exists, by when three
+    axes of a hundred values (a million jobs) have spent the memory and time it guards.
+
+    JJB expands a job-template once per point of the product of its axes, the ``{params}`` of
+    its name (jenkins_jobs/root_base.py, ``TemplateRootMixin.generate_items``; the points in
+    jenkins_jobs/dimensions.py, ``enum_dimensions_params``): an axis whose value is a list is
+    one dimension of that length, any other value one point. This walk merges parameters as
+    ``GroupBase._generate_items`` does and sizes each axis the same way, without enumerating
+    the product. Excluded points are counted (an upper bound). A value this walk cannot work
+    out is counted as one point: JJB judges it, with its own error, when it expands it.
+    """
+    _ExpansionCount(roots, limits).check()
+
+
+class _ExpansionCount:
+    """The jobs each project of a loaded scope would expand to, counted without expanding."""
+
+    def __init__(self, roots, limits: Limits):
+        self.roots = roots
+        self.limits = limits
+        self.total = len(roots.jobs)  # top-level jobs: one each
+        self.visits = 0  # job-group fan-out bound: group listings cost work even when they make no job
+        self.expander = YamlObjectsExpander()
+
+    def check(self) -> None:
+        for project in self.roots.projects.values():
+            base = {**project.params, "name": project.name}
+            self._walk(project, project.job_specs, base, project.defaults_name, via=())
+
+    def _walk(self, project, specs, params: dict, defaults_name, via: tuple[str, ...]) -> None:
+        for spec in specs:
+            self.visits += 1
+            if self.visits > 10 * self.limits.jobs:
+                raise LimitError(f"{_where(project.pos)}project {str(project.name)!r} lists job-templates and "
+                                 f"job-groups more than {10 * self.limits.jobs} times through its job-groups, "
+                                 f"ten times the limit jobs ({self.limits.jobs}) of a team scope")
+            item = next((d[spec.name] for d in (self.roots.jobs, self.roots.job_templates, self.roots.job_groups)
+                         if spec.name in d), None)
+            spec_params = {**params, **(spec.params or {})}
+            if isinstance(item, JobGroup):
+                if item.name in via:
+                    continue  # a job-group listing itself: JJB's recursion, refused as recursion_refused says
+                # The group's own parameters override those it was listed with (GroupBase._generate_items).
+                self._walk(project, item.specs, {**spec_params, **item.params}, defaults_name, (*via, item.name))
+                continue
+            count = self._template_jobs(item, spec_params, defaults_name) if isinstance(item, JobTemplate) else 1
+            path = " via ".join([f"job-template {str(spec.name)!r}", *(f"job-group {str(g)!r}" for g in
+                                                                        reversed(via))])
+            if count > self.limits.jobs:
+                raise LimitError(f"{_where(project.pos)}project {str(project.name)!r} expands {path} to {count} "
+                                 f"jobs, more than the limit jobs ({self.limits.jobs}) of a team scope")
+            # Every listing counts at least one (an overcount only for one that makes no job).
+            self.total += max(count, 1)
+            if self.total > self.limits.jobs:
+                raise LimitError(f"{_where(project.pos)}project {str(project.name)!r} expands {path} to {count} "
+                                 f"jobs, bringing the scope to at least {self.total}, more than the limit jobs "
+                                 f"({self.limits.jobs}) of a team scope")
+
+    def _template_jobs(self, template, params: dict, defaults_name) -> int:
+        """The product of the template's axis sizes (jenkins_jobs/root_base.py, generate_items)."""
+        try:
+            merged = {**self._defaults(defaults_name or template.defaults_name), **template.params, **params,
+                      "template-name": template.name}
+            axes = list(enum_str_format_required_params(template.name, template.name.pos))
+            axis_defaults = dict(enum_str_format_param_defaults(template.name))
+            count = 1
+            for axis in axes:
+                if axis in merged:
+                    value = merged[axis]
+                elif axis in axis_defaults:
+                    value = axis_defaults[axis]
+                else:
+                    continue  # JJB: maybe set by another axis's point parameters
+                if not isinstance(value, list):  # JJB expands a list item by item: its length stays
+                    value = self.expander.expand(value, merged)  # a !j2-yaml: axis renders to its list
+                count *= len(value) if isinstance(value, list) else 1
+            return count
+        except LimitError:
+            raise
+        except Exception:  # noqa: BLE001 - what this count cannot work out is JJB's to judge when it expands
+            return 1
+
+    def _defaults(self, name) -> dict:
+        """A defaults' parameters over the global ones (jenkins_jobs/root_base.py, _pick_defaults)."""
+        found = self.roots.defaults
+        params = dict(found["global"].params) if "global" in found else {}
+        if name and name != "global" and name in found:
+            params.update(found[name].params)
+        return params
+
+
+def _where(pos) -> str:
+    return f"{pos.path}:{pos.line + 1}: " if pos is not None else ""

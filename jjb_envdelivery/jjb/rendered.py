@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Callable, Iterable
@@ -65,6 +65,9 @@ class RenderedScope:
 
     jobs: list[RenderedItem]
     views: list[RenderedItem]
+    # What a check let through and says so (the job policy's exceptions and unknown classes), for
+    # the process that reports: a scope may be rendered in a forked worker.
+    notices: list[str] = field(default_factory=list)
 
     @property
     def items(self) -> list[RenderedItem]:

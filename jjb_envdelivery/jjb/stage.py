@@ -71,6 +71,7 @@ def _check_names(items, kind: str, prefix: str) -> None:
     """Refuse, before anything is written or planned, a name Jenkins would refuse or change
     (``jenkins_names.check_full_name``), one outside the namespace, and two names of the scope
     that Jenkins holds as one item (its names ignore case; JJB's duplicate check does not)."""
+    namespace = Namespace.of_job_prefix(prefix)
     seen: dict[str, tuple[str, str]] = {}
     for item in items:
         name, where = item.data["name"], _position(item)
@@ -81,8 +82,8 @@ def _check_names(items, kind: str, prefix: str) -> None:
             jenkins_names.check_full_name(name)
         except ValueError as exc:
             raise JenkinsJobsException(f"{at}{kind} {name!r}: not a name Jenkins keeps as it is: {exc}") from None
-        if not Namespace.of_job_prefix(prefix).contains(name):
-            raise JenkinsJobsException(f"{at}{kind} {name!r} is outside the scope's namespace: {_rule(prefix)}")
+        if not namespace.contains(name):
+            raise JenkinsJobsException(f"{at}{kind} {name!r} is outside the scope's namespace: {namespace.rule()}")
         key = jenkins_names.same_name_key(name)
         other, other_where = seen.setdefault(key, (name, where))
         if other != name:
@@ -95,9 +96,3 @@ def _position(item) -> str:
     """"file:line:column" of the definition, as JJB's own errors give it ("" if unknown)."""
     pos = next((context.pos for context in item.context if context.pos is not None), None)
     return f"{pos.path}:{pos.line + 1}:{pos.column + 1}" if pos is not None else ""
-
-
-def _rule(prefix: str) -> str:
-    if prefix.endswith("/"):
-        return f"every name must start with {prefix!r}"
-    return f"every name must start with {prefix!r} and lie at the top level (no '/')"

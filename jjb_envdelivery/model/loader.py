@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from ..errors import ConfigError, check_utf8
+from .limits import Limits
 from .organisation import (
     DEFAULT_BUILD_TIMEOUT,
     MIN_BUILD_TIMEOUT,
@@ -29,6 +30,7 @@ from .organisation import (
     Updater,
     Variant,
 )
+from .policy import CLASS_NAME_PATTERN, CONTROLLER_LABELS, Allowances, ClassException, UnknownClasses
 from .providers import ProviderLookupError, declared_credential, declared_settings
 from .settings import ENV_VARIABLE_PATTERN, CredentialNeed, read_settings
 from .yaml_nodes import NodeReader
@@ -47,6 +49,8 @@ TOP_KEYS = {
     "projects": True,
     "environments": False,
     "build-timeout": False,
+    "policy": False,
+    "limits": False,
 }
 
 
@@ -75,6 +79,7 @@ class _Parser:
     def __init__(self, reader: NodeReader):
         self.r = reader
         self.org_dir = reader.path.parent
+        self.updater_settings: Updater | None = None
 
     def name(self, node, field: str, pattern=NAME_PATTERN, what="letters, digits, '.', '_' and '-'"):
         value = self.r.scalar(node, field)
@@ -94,8 +99,11 @@ class _Parser:
         build_timeout = self.build_timeout(top, "build-timeout", DEFAULT_BUILD_TIMEOUT)
         inherited_timeout = build_timeout or DEFAULT_BUILD_TIMEOUT
         updater = self.updater(top.get("updater"), inherited_timeout)
+        self.updater_settings = updater  # what no project's `allow` may grant
         release_lines = self.release_lines(top.get("release-lines"))
         projects = self.projects(top.get("projects"), root_folder)
+        unknown_classes = self.unknown_classes(top.get("policy")) if "policy" in top else UnknownClasses.REFUSE
+        limits = self.limits(top["limits"]) if "limits" in top else ()
         environments = None
         if "environments" in top:
             environments = self.environments(top["environments"], projects, release_lines, inherited_timeout)
@@ -111,7 +119,95 @@ class _Parser:
             projects=tuple(projects),
             environments=environments,
             build_timeout=build_timeout,
+            unknown_classes=unknown_classes,
+            limits=limits,
         )
+
+    def unknown_classes(self, node) -> str | None:
+        keys = self.r.mapping(node, "policy", {"unknown-classes": False})
+        if keys is None or "unknown-classes" not in keys:
+            return UnknownClasses.REFUSE
+        value = self.r.scalar(keys["unknown-classes"], "policy.unknown-classes")
+        if value is not None and value not in UnknownClasses.CHOICES:
+            self.r.problem(keys["unknown-classes"], "policy.unknown-classes",
+                           f"{value!r}: expected one of {', '.join(UnknownClasses.CHOICES)}")
+            return None
+        return value
+
+    def limits(self, node) -> tuple[tuple[str, int | float], ...]:
+        names = Limits.setting_names()
+        keys = self.r.mapping(node, "limits", {name: False for name in names})
+        settings = []
+        for name, value_node in (keys or {}).items():
+            kind = names[name]
+            value = self.r.scalar(value_node, f"limits.{name}", (int, float) if kind is float else int)
+            if value is not None and value <= 0:
+                self.r.problem(value_node, f"limits.{name}", f"{value!r}: expected a number above 0")
+            elif value is not None:
+                settings.append((name, value))
+        return tuple(settings)
+
+    def allowances(self, node, where: str) -> Allowances:
+        """A project's ``allow``: agent labels, credential IDs, upstream jobs, class exceptions."""
+        keys = self.r.mapping(node, where, {"agent-labels": False, "credentials": False, "upstreams": False,
+                                            "classes": False})
+        if keys is None:
+            return Allowances()
+        labels = self.unique_names(keys.get("agent-labels"), f"{where}.agent-labels",
+                                   "a single label (letters, digits, '.', '_' and '-'), not an expression")
+        for label, label_node in labels:
+            if label in CONTROLLER_LABELS:
+                self.r.problem(label_node, f"{where}.agent-labels",
+                               f"{label!r} is the controller's own label: no team may run builds there")
+            elif self.updater_settings and label == self.updater_settings.label:
+                self.r.problem(label_node, f"{where}.agent-labels",
+                               f"{label!r} is the updater's label (updater.label): builds there can read the "
+                               "updater's token, so no team may run on it")
+        credentials = self.unique_names(keys.get("credentials"), f"{where}.credentials", "a credential ID")
+        for credential, credential_node in credentials:
+            if self.updater_settings and credential == self.updater_settings.credential_id:
+                self.r.problem(credential_node, f"{where}.credentials",
+                               f"{credential!r} is the updater's credential (updater.credential-id), which can "
+                               "rewrite every job: no team may bind it")
+        upstreams = []
+        for name, name_node in self.r.string_list(keys["upstreams"], f"{where}.upstreams") or [] \
+                if "upstreams" in keys else []:
+            parts = name.split("/")
+            if name.startswith("/") or any(p in ("", ".", "..") or "$" in p for p in parts):
+                self.r.problem(name_node, f"{where}.upstreams", f"{name!r}: expected a job's full name "
+                               "(folder/job, no leading '/', no '..', no '$')")
+            else:
+                upstreams.append(name)
+        classes = []
+        for index, item in enumerate(self.r.sequence(keys["classes"], f"{where}.classes") or []
+                                     if "classes" in keys else []):
+            field = f"{where}.classes[{index}]"
+            values = self.r.mapping(item, field, {"class": True, "reason": True})
+            if values is None:
+                continue
+            name = self.r.scalar(values.get("class"), f"{field}.class")
+            reason = self.r.scalar(values.get("reason"), f"{field}.reason")
+            if name is not None and not CLASS_NAME_PATTERN.match(name):
+                self.r.problem(values["class"], f"{field}.class",
+                               f"{name!r}: expected a Java class name, e.g. hudson.plugins.groovy.SystemGroovy")
+            elif name is not None and reason is not None:
+                classes.append(ClassException(name, reason))
+        return Allowances(agent_labels=tuple(n for n, _ in labels), credentials=tuple(n for n, _ in credentials),
+                          upstreams=tuple(upstreams), classes=tuple(classes))
+
+    def unique_names(self, node, field: str, what: str) -> list[tuple[str, object]]:
+        if node is None:
+            return []
+        names, seen = [], set()
+        for value, value_node in self.r.string_list(node, field) or []:
+            if not NAME_PATTERN.match(value):
+                self.r.problem(value_node, field, f"{value!r}: expected {what}")
+            elif value in seen:
+                self.r.problem(value_node, field, f"{value!r} is listed twice")
+            else:
+                seen.add(value)
+                names.append((value, value_node))
+        return names
 
     def repo(self, node, field: str) -> GitRepo | None:
         keys = self.r.mapping(node, field, {"url": True, "branch": True, "local-checkout": False,
@@ -205,7 +301,7 @@ class _Parser:
 
     def projects(self, node, root_folder: str | None) -> list[Project]:
         keys = {"name": True, "description": False, "repo": True, "jobs-path": True,
-                "namespace": False, "services": True}
+                "namespace": False, "services": True, "allow": False}
         projects, service_owner, namespaces = [], {}, []
         if root_folder:
             namespaces.append((Namespace("folder", root_folder), "root-folder", None))
@@ -233,8 +329,9 @@ class _Parser:
                                            namespaces)
                 namespaces.append((namespace, f"{where}.namespace", name))
             if None not in (description, repo, jobs_path, namespace):
+                allow = self.allowances(values["allow"], f"{where}.allow") if "allow" in values else Allowances()
                 projects.append(Project(name=name, description=description, repo=repo, jobs_path=jobs_path,
-                                        namespace=namespace, services=tuple(services)))
+                                        namespace=namespace, services=tuple(services), allow=allow))
         return projects
 
     def jobs_path(self, node, field: str) -> str | None:

@@ -7,9 +7,11 @@ lives in ``generator``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+
+from .policy import Allowances, TeamPolicy, UnknownClasses
 
 NIGHTLY = "H H(0-5) * * *"
 
@@ -90,6 +92,13 @@ class Namespace:
             return segments[0] == self.value and len(segments) > 1
         return len(segments) == 1 and job_name.startswith(self.value)
 
+    def rule(self) -> str:
+        """What ``contains`` asks of a name, as refusals say it (the stage's and the plan's)."""
+        if self.kind == NamespaceKind.FOLDER:
+            return (f"every name must start with {self.job_prefix!r} and name an item inside that folder "
+                    "(not the folder itself, no empty, '.' or '..' segment)")
+        return f"every name must start with {self.job_prefix!r} and lie at the top level (no '/')"
+
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
 
@@ -102,6 +111,8 @@ class Project:
     jobs_path: str
     namespace: Namespace
     services: tuple[str, ...]
+    # What its jobs may use beyond its namespace (``projects[].allow``; see model.policy).
+    allow: Allowances = field(default_factory=Allowances)
 
 
 @dataclass(frozen=True)
@@ -174,6 +185,20 @@ class Organisation:
     # The org-wide default: the teams' jobs get it (context defaults); the updaters and the
     # environment jobs get it unless their own section overrides it.
     build_timeout: int = DEFAULT_BUILD_TIMEOUT
+    # ``policy.unknown-classes``: whether team jobs may use plugin classes the policy does not know.
+    unknown_classes: str = UnknownClasses.REFUSE
+    # ``limits``: overrides of the bounds on a team scope's work (jjb.limits.Limits), by field name.
+    limits: tuple[tuple[str, int | float], ...] = ()
+
+    def team_policy(self, project: Project) -> TeamPolicy:
+        """What the job policy judges `project`'s rendered jobs against. The credential its
+        repository is cloned with is granted with the rest: its CI jobs clone the same repository."""
+        allow = project.allow
+        own = project.repo.credential_id
+        if own and own not in allow.credentials and own != self.updater.credential_id:
+            allow = replace(allow, credentials=(*allow.credentials, own))
+        return TeamPolicy(allow=allow, unknown_classes=self.unknown_classes,
+                          updater_label=self.updater.label, updater_credential=self.updater.credential_id)
 
     @property
     def org_dir(self) -> Path:

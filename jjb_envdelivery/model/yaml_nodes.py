@@ -5,10 +5,110 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from yaml.events import AliasEvent
 
-from ..errors import Problem
+from ..errors import EnvDeliveryError, Problem, utf8_problem
 
 _MISSING = object()
+
+
+class BoundedComposer:
+    """A mixin for a PyYAML loader: refuses a document nested deeper than ``max_nesting`` or
+    larger than ``max_expanded_size`` (nodes plus scalar characters) once its aliases are
+    expanded, calling ``refuse(mark, breach, message)``, which must raise; `breach` is one of
+    ``NESTING``, ``RECURSIVE``, ``EXPANDED_SIZE``, for a subclass to word its own message.
+
+    The composer is where aliases become shared nodes; sizing each shared node once but
+    counting it once per use refuses a billion-laughs document in time proportional to its
+    text, before a constructor (or JJB) copies it. Bounding the nesting keeps PyYAML's
+    recursive composer and constructor below Python's recursion limit.
+    """
+
+    max_nesting: int = 64
+    max_expanded_size: int = 1 << 23
+    _nesting = 0
+
+    NESTING, RECURSIVE, EXPANDED_SIZE = "nesting", "recursive", "expanded-size"
+
+    def refuse(self, mark, breach: str, message: str):
+        raise NotImplementedError
+
+    def compose_node(self, parent, index):
+        if self.check_event(AliasEvent):
+            return super().compose_node(parent, index)
+        self._nesting += 1
+        try:
+            if self._nesting > self.max_nesting:
+                self._refuse_nesting(self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._nesting -= 1
+
+    def compose_document(self):
+        node = super().compose_document()
+        if node is not None:
+            self._check_expanded(node)
+        return node
+
+    def _refuse_nesting(self, mark):
+        self.refuse(mark, self.NESTING, f"nesting deeper than the limit of {self.max_nesting} levels")
+
+    def _check_expanded(self, root) -> None:
+        """Size and depth of the document with its aliases expanded. Aliases nest too (``&b [*a]``,
+        ``&c [*b]``...): a node met again deeper than before is refused by its known height."""
+        limit = self.max_expanded_size
+        sizes: dict[int, tuple[int, int]] = {}  # id -> (expanded size, height)
+        open_nodes: set[int] = set()
+
+        def walk(node, depth: int) -> tuple[int, int]:
+            key = id(node)
+            if key in open_nodes:
+                self.refuse(node.start_mark, self.RECURSIVE,
+                            "an alias refers to a node that contains it; recursive structures are not allowed")
+            known = sizes.get(key)
+            if known is None:
+                if depth > self.max_nesting:
+                    self._refuse_nesting(node.start_mark)
+                open_nodes.add(key)
+                total = 1 + len(node.value) if isinstance(node, yaml.ScalarNode) else 1
+                height = 1
+                for child in _children(node):
+                    child_size, child_height = walk(child, depth + 1)
+                    total += child_size
+                    height = max(height, child_height + 1)
+                    if total > limit:
+                        self.refuse(node.start_mark, self.EXPANDED_SIZE, "with its aliases expanded this grows "
+                                    f"beyond the limit of {limit} (nodes plus scalar characters)")
+                open_nodes.discard(key)
+                known = sizes[key] = (total, height)
+            if depth + known[1] - 1 > self.max_nesting:
+                self._refuse_nesting(node.start_mark)
+            return known
+
+        walk(root, 1)
+
+
+def _children(node) -> list:
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+class _TooMuch(Exception):
+    """A document beyond the reader's bounds: one line, already naming file and line."""
+
+
+class _BoundedSafeLoader(BoundedComposer, yaml.SafeLoader):
+    """PyYAML's safe loader within a NodeReader's bounds."""
+
+    def __init__(self, text: str, reader: NodeReader):
+        super().__init__(text)
+        self.path, self.max_nesting, self.max_expanded_size = reader.path, reader.max_nesting, reader.max_expanded_size
+
+    def refuse(self, mark, breach: str, message: str):
+        raise _TooMuch(str(Problem(self.path, mark.line + 1, "", message)))
 
 
 class NodeReader:
@@ -18,24 +118,48 @@ class NodeReader:
     one pass reports everything wrong with a file.
     """
 
-    def __init__(self, path: Path):
+    # Bounds on one file: these are hand-written settings files, far below any of them.
+    max_bytes = 1 << 20
+    max_nesting = 64
+    max_expanded_size = 1 << 20
+
+    def __init__(self, path: Path, what: str = "a YAML file"):
         self.path = path
+        self.what = what  # names the kind of file in a whole-file refusal
         self.problems: list[Problem] = []
         self._constructor = yaml.SafeLoader("")
 
     def compose(self) -> yaml.Node | None:
+        """The document's root node (None if empty or not YAML, recorded as a problem).
+
+        A file nothing can be checked in (not UTF-8, too large, nested too deeply, or growing
+        too large through its aliases) raises a one-line ``EnvDeliveryError`` instead."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            size = self.path.stat().st_size  # before reading: a huge file is refused unread
+            if size <= self.max_bytes:
+                data = self.path.read_bytes()
         except OSError as exc:
             self.problems.append(Problem(self.path, None, "", f"cannot read the file: {exc.strerror}"))
             return None
+        if size > self.max_bytes:
+            raise EnvDeliveryError(f"{self.path}: {self.what} of {size} bytes, more than the limit of {self.max_bytes}")
         try:
-            return yaml.compose(text, Loader=yaml.SafeLoader)
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            problem = utf8_problem(self.path) or f"{self.path}: not UTF-8"
+            raise EnvDeliveryError(f"{problem}; {self.what} must be UTF-8 text") from None
+        loader = _BoundedSafeLoader(text, self)
+        try:
+            return loader.get_single_node()
+        except _TooMuch as exc:
+            raise EnvDeliveryError(str(exc)) from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else None
             self.problems.append(Problem(self.path, line, "", f"not valid YAML: {exc.problem}"))
             return None
+        finally:
+            loader.dispose()
 
     def problem(self, node: yaml.Node | None, field: str, message: str) -> None:
         line = node.start_mark.line + 1 if node is not None else None

@@ -4,7 +4,8 @@ before anything is written or pushed.
 ``render``, ``graph``, ``plan`` and ``update`` all come through here. The root scope is checked
 with every scope whose YAML it can see; a project scope given with the org file, with the root
 scope (so a team's update does not pay for rendering every other team); a child updater (given
-the namespace the root baked into its command) has no org file and is not checked. What is
+the namespace the root baked into its command, without the org file) with its own scope alone,
+names outside its namespace left to the job policy, which held them to the grants. What is
 pushed is what was checked: each scope is rendered once.
 """
 
@@ -16,9 +17,19 @@ from pathlib import Path
 from ..errors import EnvDeliveryError
 from ..graph import Graph, build_graph, check_or_raise
 from ..jjb import pipeline
+from ..model.limits import DEFAULT_LIMITS, Limits
 from ..model.loader import load_organisation
-from ..model.organisation import Organisation
-from ..render import RenderResult, project_scopes, render_scope, render_scope_list, render_scopes
+from ..model.organisation import GitRepo, Organisation, Project, ReleaseLine, Updater
+from ..model.policy import TeamPolicy
+from ..render import (
+    RenderResult,
+    ScopeResult,
+    project_scopes,
+    render_scope,
+    render_scope_list,
+    render_scopes,
+    report_notices,
+)
 from ..scopes import ROOT, Scope, local_jobs_dir, project_scope, project_scope_from_args, root_scope
 
 
@@ -58,6 +69,8 @@ class ScopeRequest:
     root_folder: str | None = None
     jobs_path: Path | None = None
     build_timeout: int | None = None  # minutes; None: the default
+    policy: TeamPolicy | None = None  # what the root granted; None: nothing
+    limits: tuple[str, ...] = ()  # NAME=VALUE
 
     @property
     def baked(self) -> bool:
@@ -72,7 +85,11 @@ def render_request(request: ScopeRequest, conf: Path, workdir: Path) -> tuple[Sc
     config = pipeline.make_jjb_config(conf)
     owned = frozenset({scope.name})
     if org is None:  # a child updater: only what the root baked into its command
-        return scope, render_scope(scope, config, owner=scope.name)
+        rendered = render_scope(scope, config, owner=scope.name)
+        report_notices(rendered)
+        check_or_raise(build_graph([ScopeResult(scope, rendered)], _baked_organisation(request, scope),
+                                   only=scope.namespace))
+        return scope, rendered
     if scope.is_root:
         results = render_scope_list([scope, *project_scopes(org, workdir)], config, owned)
     else:
@@ -81,11 +98,25 @@ def render_request(request: ScopeRequest, conf: Path, workdir: Path) -> tuple[Sc
     return scope, next(result.rendered for result in results if result.scope is scope)
 
 
+def _baked_organisation(request: ScopeRequest, scope: Scope) -> Organisation:
+    """The organisation as far as a child updater knows it (what the root baked into its
+    command): its own project, the release lines and the root folder, for its graph check."""
+    releases = tuple(ReleaseLine(*spec.split("=", 1)) for spec in request.releases)
+    project = Project(name=scope.name, description="", repo=GitRepo(url="", branch=""),
+                      jobs_path=str(request.jobs_path), namespace=scope.namespace, services=())
+    policy = scope.policy or TeamPolicy()
+    return Organisation(name=scope.name, org_file=Path("(baked into the child updater's command)"),
+                        jobs_repo=GitRepo(url="", branch=""), root_folder=request.root_folder,
+                        updater=Updater(label=policy.updater_label or "", credential_id="", poll=""),
+                        release_lines=releases, projects=(project,), environments=None)
+
+
 def _request_org(request: ScopeRequest) -> Organisation | None:
     if request.scope == ROOT:
-        if request.baked or request.releases or request.jobs_path or request.build_timeout is not None:
-            raise EnvDeliveryError("the root scope takes --org-file only, not "
-                                   "--namespace/--release/--build-timeout/JOBS_PATH")
+        if request.baked or request.releases or request.jobs_path or request.build_timeout is not None \
+                or request.policy or request.limits:
+            raise EnvDeliveryError("the root scope takes --org-file only, not --namespace/--release/--build-timeout/"
+                                   "--allow-*/--limit/JOBS_PATH")
         return load_organisation(request.org_file or Path("delivery.yaml"))
     if request.baked:
         if request.jobs_path is None or request.root_folder is None:
@@ -98,6 +129,10 @@ def _request_org(request: ScopeRequest) -> Organisation | None:
     if request.build_timeout is not None:
         raise EnvDeliveryError(f"scope {request.scope}: --build-timeout goes with --namespace (a child updater's "
                                "command); with --org-file the org file's build-timeout applies")
+    if request.policy or request.limits:
+        raise EnvDeliveryError(f"scope {request.scope}: --allow-*, --unknown-classes, --updater-* and --limit go "
+                               "with --namespace (a child updater's command); with --org-file the org file's "
+                               "projects[].allow, policy and limits apply")
     return load_organisation(request.org_file)
 
 
@@ -105,7 +140,8 @@ def _resolve_scope(request: ScopeRequest, org: Organisation | None, workdir: Pat
     if org is None:
         timeout = {} if request.build_timeout is None else {"build_timeout": request.build_timeout}
         return project_scope_from_args(request.scope, request.namespace, list(request.releases),
-                                       request.root_folder, request.jobs_path, workdir, **timeout)
+                                       request.root_folder, request.jobs_path, workdir, **timeout,
+                                       policy=request.policy, limits=limits_from_args(request.limits))
     if request.scope == ROOT:
         return root_scope(org, workdir)
     try:
@@ -116,3 +152,20 @@ def _resolve_scope(request: ScopeRequest, org: Organisation | None, workdir: Pat
     if jobs_dir is None:
         raise EnvDeliveryError(f"project {project.name} has no local-checkout in the org file: give JOBS_PATH")
     return project_scope(org, project, workdir, jobs_dir)
+
+
+def limits_from_args(specs: tuple[str, ...]) -> Limits:
+    """``--limit NAME=VALUE`` options (as the root bakes the org file's ``limits``) over the defaults."""
+    names, settings = Limits.setting_names(), []
+    for spec in specs:
+        name, sep, text = spec.partition("=")
+        kind = names.get(name)
+        try:
+            value = kind(text) if sep and kind else None
+        except ValueError:
+            value = None
+        if value is None or value <= 0:
+            raise EnvDeliveryError(f"--limit {spec!r}: expected NAME=VALUE with NAME one of {', '.join(names)} "
+                                   "and VALUE a number above 0")
+        settings.append((name, value))
+    return DEFAULT_LIMITS.with_settings(settings)

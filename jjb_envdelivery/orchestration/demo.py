@@ -159,13 +159,17 @@ def referenced_credentials(configs: Mapping[str, str]) -> dict[str, str]:
     return {credential: kind for credential, (kind, _) in found.items()}
 
 
-def write_credential_file(path: Path, referenced: Mapping[str, str], contents: Mapping[str, str]) -> Path:
+def write_credential_file(path: Path, referenced: Mapping[str, str], contents: Mapping[str, str],
+                          folders: Mapping[str, str] | None = None) -> Path:
     """The job runner's credential file: a throw-away value for every referenced credential,
-    except the file credentials whose content `contents` gives (credential ID -> text)."""
+    except the file credentials whose content `contents` gives (credential ID -> text); those
+    `folders` names (credential ID -> folder) go in that folder's store, the rest in the global one."""
     entries = []
     for credential, kind in sorted(referenced.items()):
         throwaway = f"demo-{secrets.token_hex(8)}"
         entry = {"id": credential, "type": kind}
+        if folders and credential in folders:
+            entry["folder"] = folders[credential]
         if kind == "usernamePassword":
             entry.update(username="demo", password=throwaway)
         elif kind == "string":

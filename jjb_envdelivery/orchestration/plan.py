@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..jjb import pipeline
 from ..jjb.rendered import ItemKind
-from ..push.apply import desired_items
+from ..push.apply import desired_items, without_folder_credentials
 from ..push.client import PushError, ServerItem
 from ..push.diff import config_diff
 from ..push.plan import CHANGE, DesiredItem, Plan, PlanAction, make_plan
@@ -91,6 +91,8 @@ def plan_only(scope: Scope, rendered: pipeline.RenderedScope, conf: Path, adopt:
                 try:
                     current[a.name] = (client.view_config(a.name) if a.item_kind == ItemKind.VIEW
                                        else client.job_config(a.name))
+                    if a.item_kind == ItemKind.FOLDER:  # update keeps the folder's credential store
+                        current[a.name] = without_folder_credentials(current[a.name])
                 except PushError as exc:
                     unreadable[a.name] = f"could not read its current configuration: {exc}"
             source = SERVER

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -20,6 +21,11 @@ from .plan import CHANGE, CREATE, DELETE, KEEP, UNCHANGED, Action, DesiredItem, 
 from .progress import Progress
 
 log = logging.getLogger(__name__)
+
+# A folder's own credential store, as XStream writes it under the folder's <properties>
+# (cloudbees-folder FolderCredentialsProvider$FolderCredentialsProperty; `$` becomes `_-`).
+FOLDER_CREDENTIALS_TAG = ("com.cloudbees.hudson.plugins.folder.properties."
+                          "FolderCredentialsProvider_-FolderCredentialsProperty")
 
 
 @dataclass
@@ -143,9 +149,69 @@ def _apply(action: Action, client: JenkinsClient) -> None:
             # A retried create whose first attempt got through answers "already exists".
             if exc.status != 400 or "already exists" not in str(exc):
                 raise
-            client.reconfigure_item(action.name, xml)
+            _reconfigure(action, client)
     else:
-        client.reconfigure_item(action.name, xml)
+        _reconfigure(action, client)
+
+
+def _reconfigure(action: Action, client: JenkinsClient) -> None:
+    """POST the item's config.xml; a folder keeps its own credential store.
+
+    Posting a folder's config.xml replaces all its properties, so the credentials in its store
+    would be deleted (JENKINS-44681; jenkinsci/job-dsl-plugin#1232, still open, proposes the
+    same merge). The store is read from the folder's current config.xml just before the POST; if that
+    read fails the folder is not reconfigured at all rather than posted without its store.
+    """
+    xml = action.desired.xml
+    if action.item_kind == ItemKind.FOLDER:
+        try:
+            current = client.job_config(action.name)
+        except PushError as exc:
+            raise PushError(f"folder {action.name} not reconfigured: could not read its current config.xml "
+                            f"to keep its credential store ({exc})", exc.status) from None
+        xml = keep_folder_credentials(xml, current, action.name)
+    client.reconfigure_item(action.name, xml)
+
+
+def keep_folder_credentials(desired: bytes, current: str, name: str) -> bytes:
+    """`desired` with the credential-store property of `current` (the folder's config.xml as
+    Jenkins returns it) under its <properties>; `desired` unchanged when there is none.
+
+    Only that one element is taken, whole and unread: the secrets in it are encrypted by
+    Jenkins and must go back as they came. It is never logged, nor cached (the cache keeps
+    `desired`, so the next run compares the generated XML and finds it unchanged)."""
+    try:
+        store = ET.fromstring(current.encode("utf-8")).find(f"properties/{FOLDER_CREDENTIALS_TAG}")
+    except ET.ParseError as exc:
+        # The parser's message names a line and column only, never the text.
+        raise PushError(f"folder {name} not reconfigured: its current config.xml is not XML ({exc}), "
+                        "so its credential store could not be kept") from None
+    if store is None:
+        return desired
+    root = ET.fromstring(desired)
+    properties = root.find("properties")
+    if properties is None:
+        properties = ET.SubElement(root, "properties")
+    for generated in properties.findall(FOLDER_CREDENTIALS_TAG):
+        properties.remove(generated)  # the server's store wins: it holds the real credentials
+    properties.append(store)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def without_folder_credentials(current: str) -> str:
+    """A folder's config.xml as Jenkins returns it, without its credential store: what `update`
+    would change is shown without the (encrypted) secrets it keeps as they are."""
+    try:
+        root = ET.fromstring(current.encode("utf-8"))
+    except ET.ParseError:
+        return current  # not XML: the diff shows it as it is, and update refuses the folder
+    properties = root.find("properties")
+    stores = properties.findall(FOLDER_CREDENTIALS_TAG) if properties is not None else []
+    if not stores:
+        return current
+    for store in stores:
+        properties.remove(store)
+    return ET.tostring(root, encoding="unicode")
 
 
 def _parallel(run, actions: list[Action], workers: int) -> None:

@@ -13,6 +13,7 @@ import json
 import logging
 import random
 import time
+from collections import deque
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -26,8 +27,13 @@ log = logging.getLogger(__name__)
 
 XML_HEADERS = {"Content-Type": "text/xml; charset=utf-8"}
 TRANSIENT_STATUSES = {502, 503, 504}
-# Folders nest deeper than this are not listed (python-jenkins lists ten levels per request too).
+# Levels of items one listing request returns (python-jenkins lists ten per request too); a
+# folder at the last level that has children is listed by a further request of its own.
 LIST_DEPTH = 10
+# Jenkins bounds nesting only by path length; past this many levels listing stops with an error.
+MAX_LIST_DEPTH = 100
+# Classes whose entries are folders even when the listing shows no `jobs` for them.
+FOLDER_CLASSES = frozenset({"com.cloudbees.hudson.plugins.folder.Folder"})
 
 
 class PushError(EnvDeliveryError):
@@ -105,25 +111,24 @@ class JenkinsClient(jenkins.Jenkins):
 
     # -- reads -------------------------------------------------------------------------------
     def inventory(self) -> dict[str, ServerItem]:
-        """Every job and folder (with descriptions) and every top-level view, in one request."""
-        tree = "name,description"
-        for _ in range(LIST_DEPTH):
-            tree = f"name,description,jobs[{tree}]"
-        response = self.send("GET", f"api/json?tree=jobs[{tree}],views[name,description]")
+        """Every job and folder (with descriptions), at any depth, and every top-level view.
+
+        One request lists LIST_DEPTH levels; each folder at the last level that has children
+        is listed by a further request on its own ``job/…/api/json``, so the requests grow with
+        the depth, not with the number of folders.
+        """
+        response = self.send("GET", f"api/json?tree={_listing_tree()},views[name,description]")
         data = json.loads(response.text)
         items: dict[str, ServerItem] = {}
-
-        def walk(entries, prefix):
-            for entry in entries or []:
-                if "name" not in entry:
-                    continue
-                name = f"{prefix}{entry['name']}"
-                kind = ItemKind.FOLDER if isinstance(entry.get("jobs"), list) else ItemKind.JOB
-                items[name] = ServerItem(name, kind, entry.get("description"))
-                if kind == ItemKind.FOLDER:
-                    walk(entry["jobs"], f"{name}/")
-
-        walk(data.get("jobs"), "")
+        unlisted = deque(_collect(data.get("jobs"), "", items))
+        while unlisted:
+            folder = unlisted.popleft()
+            depth = folder.count("/") + 1
+            if depth >= MAX_LIST_DEPTH:
+                raise PushError(f"listing {_shorten(folder)}: items nest more than {MAX_LIST_DEPTH} "
+                                f"folder levels deep; not listing further")
+            response = self.send("GET", f"{item_path(folder)}api/json?tree={_listing_tree()}")
+            unlisted.extend(_collect(json.loads(response.text).get("jobs"), f"{folder}/", items))
         for view in data.get("views") or []:
             items[f"view:{view['name']}"] = ServerItem(view["name"], ItemKind.VIEW, view.get("description"))
         return items
@@ -137,6 +142,24 @@ class JenkinsClient(jenkins.Jenkins):
 
     def view_config(self, name: str) -> str:
         return self.send("GET", f"view/{quote(name, safe='')}/config.xml").text
+
+    def credential_ids(self, folder: str | None = None) -> set[str]:
+        """The credential IDs in the system store (`folder` None) or in the folder's own store,
+        every domain; one request, asking for IDs only, so no secret is ever fetched.
+
+        URLs and fields per the credentials plugin (jenkinsci/credentials-plugin@d96751bc):
+        ``credentials`` is ViewCredentialsAction's URL name on the root and on every item
+        (ViewCredentialsAction.java:206-208, 395-440), ``store/<name>`` its stores
+        (:184-192); a store's name comes from its provider's class, ``system`` and ``folder``
+        (CredentialsStoreAction.java:280-294); a store exports ``domains``, a map by domain
+        (:391-405), a domain its ``credentials`` (:715-719), a credential its ``id``
+        (:1038-1041). A store the user may not view is not found: 404
+        (ViewCredentialsAction.java:184-192)."""
+        where = f"{item_path(folder)}credentials/store/folder/" if folder else "credentials/store/system/"
+        response = self.send("GET", f"{where}api/json?tree=domains[credentials[id]]")
+        domains = json.loads(response.text).get("domains") or {}
+        return {credential["id"] for domain in domains.values() for credential in domain.get("credentials") or []
+                if isinstance(credential, dict) and "id" in credential}
 
     # -- writes ------------------------------------------------------------------------------
     def create_item(self, full_name: str, xml: bytes) -> None:
@@ -157,6 +180,53 @@ class JenkinsClient(jenkins.Jenkins):
 
     def delete_view(self, name: str) -> None:
         self.send("POST", f"view/{quote(name, safe='')}/doDelete", ok=(200, 302))
+
+
+def _listing_tree() -> str:
+    """``jobs[name,description,jobs[…]]``, LIST_DEPTH levels of items. The last level asks
+    for a bare ``jobs``: Jenkins then writes each child as ``{"_class": …}`` alone, which tells
+    a folder with children (to list further) from an empty one (reference/jenkins-rest.md
+    §2.11). ``_class`` itself needs no asking: Jenkins writes it on every ``jobs`` entry,
+    whatever the tree (§2.11, "_class")."""
+    tree = "jobs"
+    for _ in range(LIST_DEPTH):
+        tree = f"jobs[name,description,{tree}]"
+    return tree
+
+
+def _is_folder(entry: dict) -> bool:
+    """By class, not by a ``jobs`` key alone: at the last listed level a folder's ``jobs`` may
+    be all that is missing. Any entry with a ``jobs`` list is an ItemGroup too (organisation
+    folders, multibranch projects)."""
+    return entry.get("_class") in FOLDER_CLASSES or isinstance(entry.get("jobs"), list)
+
+
+def _collect(entries: list | None, prefix: str, items: dict[str, ServerItem]) -> list[str]:
+    """Record the listed `entries` (and their listed children) under `prefix` in `items`;
+    return the folders whose children this listing did not name."""
+    unlisted: list[str] = []
+    for entry in entries or []:
+        if "name" not in entry:
+            continue
+        name = f"{prefix}{entry['name']}"
+        folder = _is_folder(entry)
+        items[name] = ServerItem(name, ItemKind.FOLDER if folder else ItemKind.JOB, entry.get("description"))
+        if not folder:
+            continue
+        children = entry.get("jobs")
+        if children is None or any("name" not in child for child in children):
+            unlisted.append(name)  # past the listed levels: its children come from a further request
+        else:
+            unlisted.extend(_collect(children, f"{name}/", items))
+    return unlisted
+
+
+def _shorten(full_name: str, keep: int = 3) -> str:
+    """A deep full name cut to its first and last segments, for a one-line message."""
+    parts = full_name.split("/")
+    if len(parts) <= 2 * keep:
+        return full_name
+    return "/".join(parts[:keep] + [f"…({len(parts) - 2 * keep} more)…"] + parts[-keep:])
 
 
 def _detail(response: requests.Response) -> str:

@@ -1,7 +1,7 @@
 """What a scoped update will do, decided before any write.
 
-Compares the scope's rendered items with the server's listing (one request) and the
-scope's cache. Pure: no I/O here, so `plan` can show it and `update` can apply it.
+Compares the scope's rendered items with the server's listing (one request per ten folder
+levels) and the scope's cache. Pure: no I/O here, so `plan` can show it and `update` can apply it.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def _decide(scope, namespace, item: DesiredItem, current: ServerItem | None, cac
 def _decide_kind(scope, namespace, item: DesiredItem, current: ServerItem | None, cached, adopt) -> Action:
     if namespace is not None and not namespace.contains(item.name):
         return Action(REFUSE, item.name, item.kind,
-                      f"outside the scope's namespace {namespace} (names must start with {namespace.job_prefix!r})")
+                      f"outside the scope's namespace {namespace}: {namespace.rule()}")
     if current is None:
         return Action(CREATE, item.name, item.kind, desired=item)
     if (current.kind == ItemKind.FOLDER) != (item.kind == ItemKind.FOLDER):

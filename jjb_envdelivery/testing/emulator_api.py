@@ -144,6 +144,10 @@ def _value(value: Value, pruner: ByDepth | NamedPath) -> Any:
         return _object(value, pruner)
     if isinstance(value, list):
         return [_value(v, pruner) for v in value]
+    if isinstance(value, dict):
+        # A Map: an object by key, each value under the property's own pruner
+        # (stapler core/.../export/Property.java:269-285, compact form).
+        return {k: _value(v, pruner) for k, v in value.items()}
     return value
 
 

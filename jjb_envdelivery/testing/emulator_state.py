@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .. import jenkins_names
+from .emulator_credentials import StoredCredential, add_to_folder_config, folder_credentials
 
 FOLDER_CLASS = "com.cloudbees.hudson.plugins.folder.Folder"
 XML_DECLARATION = '<?xml version="1.1" encoding="UTF-8"?>\n'
@@ -287,7 +288,8 @@ class Item(Group):
 
     @property
     def full_name(self) -> str:  # type: ignore[override]
-        return f"{self.parent.full_name}/{self.name}" if self.parent.full_name else self.name
+        parent = self.parent.full_name  # once: asking twice per level doubled the work per level
+        return f"{parent}/{self.name}" if parent else self.name
 
     @property
     def is_folder(self) -> bool:
@@ -367,6 +369,11 @@ class State:
     build_result: str = "SUCCESS"
     # A job runner is attached: queued builds wait for it instead of "running" as records.
     runner_attached: bool = False
+    # Credential stores (emulator_credentials): the system store here (not persisted); a
+    # folder's store lives in its config.xml. Credentials seeded for a folder that does not
+    # exist yet wait here, by lower-cased full name, and join its store when it is created.
+    system_credentials: list[StoredCredential] = field(default_factory=list)
+    pending_folder_credentials: dict[str, list[StoredCredential]] = field(default_factory=dict)
 
     # --- lookup ------------------------------------------------------------------------------
 
@@ -429,6 +436,8 @@ class State:
         if itype.folder:
             self._load_folder_views(item, root)
         parent.items[name.lower()] = item
+        if itype.folder:
+            self._receive_pending_credentials(item)
         return item
 
     def _load_folder_views(self, folder: Item, root: ET.Element) -> None:
@@ -493,6 +502,37 @@ class State:
         del owner.views[view.name]
         if owner.primary_view == view.name:
             owner.primary_view = sorted(owner.views)[0]
+
+    # --- credential stores (IDs, scopes, types; never secrets) --------------------------------
+
+    def add_credential(self, folder: str | None, credential: StoredCredential) -> None:
+        """Put `credential` in the system store (`folder` None) or in the store of the folder
+        with that full name; replaces one with the same ID in that store. A folder that does not
+        exist yet gets it when it is created."""
+        if folder is None:
+            self.system_credentials = [c for c in self.system_credentials if c.id != credential.id]
+            self.system_credentials.append(credential)
+            return
+        item = self.find(folder)
+        if item is None:
+            pending = self.pending_folder_credentials.setdefault(folder.strip("/").lower(), [])
+            pending[:] = [c for c in pending if c.id != credential.id] + [credential]
+            return
+        if not item.is_folder:
+            raise ValueError(f"{folder} is not a folder: only folders have a credential store")
+        root = item.root()
+        add_to_folder_config(root, credential)
+        item.config = serialise(root)
+
+    def credentials_of(self, folder: Item | None) -> list[StoredCredential]:
+        """The credentials in the system store (None) or in a folder's store."""
+        if folder is None:
+            return list(self.system_credentials)
+        return folder_credentials(folder.root())
+
+    def _receive_pending_credentials(self, folder: Item) -> None:
+        for credential in self.pending_folder_credentials.pop(folder.full_name.lower(), []):
+            self.add_credential(folder.full_name, credential)
 
     # --- queue -------------------------------------------------------------------------------
 

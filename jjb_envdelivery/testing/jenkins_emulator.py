@@ -23,18 +23,22 @@ Example::
 
 Constructor keywords: ``host`` (loopback only by default), ``port`` (0 = free port),
 ``users`` {name: password}, ``tokens`` {name: token or [tokens]}, ``roles`` {name: "admin" |
-"editor" | "reader"} (default admin; editor = everything but Overall/SystemRead, so
-``pluginManager`` answers 403), ``anonymous_read`` (anonymous gets Overall/Read), ``csrf``
-(crumbs on, as Jenkins by default), ``faults`` (list of ``Fault`` or their text form, see
-``emulator_faults``), ``seed``, ``plugins`` (list of {shortName, version, longName}),
+"editor" | "reader"} (default admin; editor = everything but Overall/SystemRead and
+Credentials/View, so ``pluginManager`` answers 403 and the credential stores 404),
+``anonymous_read`` (anonymous gets Overall/Read), ``csrf`` (crumbs on, as Jenkins by default),
+``faults`` (list of ``Fault`` or their text form, see ``emulator_faults``), ``seed``,
+``plugins`` (list of {shortName, version, longName}),
 ``state_dir`` (persist to ``state_dir/state.json`` after every write and load it at start),
+``credentials`` (list of {id, folder?, type?, scope?, description?}: credential IDs, never
+secrets, in the system store or a folder's; see ``emulator_credentials``),
 ``quiet_period`` (seconds before a queued build "runs"), ``build_result``, ``version``
 (``X-Jenkins``). With neither users nor tokens, security is off: anonymous may do everything.
 
 Properties and methods: ``url``, ``port``, ``request_log`` (list of ``RequestRecord``:
 method, path, query, status, write, user, fault), ``clear_log()``, ``jobs()`` (full names,
 folders included, depth-first), ``job_config(full_name)`` (exactly what ``GET config.xml``
-returns), ``views(folder="")``, ``view_config(name, folder="")``, ``faults`` (the
+returns), ``views(folder="")``, ``view_config(name, folder="")``,
+``add_credential(id, folder=None, …)``, ``credential_ids(folder=None)``, ``faults`` (the
 ``FaultPlan``), ``state`` + ``lock`` for direct inspection, ``start()``/``stop()``.
 
 Command line: ``main(["--port", "8080", "--user", "admin:secret", "--token", "admin:11aa"])``
@@ -66,7 +70,14 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..usage import UsageErrorParser
-from .emulator_api import Beans, export, make_pruner
+from .emulator_api import Beans, Exported, export, make_pruner
+from .emulator_credentials import (
+    GLOBAL_DOMAIN,
+    credential_bean,
+    credential_from_dict,
+    domain_bean,
+    store_bean,
+)
 from .emulator_faults import Decision, Fault, FaultPlan
 from .emulator_state import (
     XML_DECLARATION,
@@ -109,10 +120,14 @@ PERMISSIONS = {
     "view_create": ("hudson.model.View.Create", "View/Create"),
     "view_configure": ("hudson.model.View.Configure", "View/Configure"),
     "view_delete": ("hudson.model.View.Delete", "View/Delete"),
+    # CredentialsProvider.VIEW ([cred] CredentialsProvider.java:186-187): without it a store is
+    # not found (404), not forbidden (ViewCredentialsAction.java:184-192).
+    "credentials_view": ("com.cloudbees.plugins.credentials.CredentialsProvider.View", "Credentials/View"),
 }
 ROLES = {
     "admin": set(PERMISSIONS),
-    "editor": set(PERMISSIONS) - {"system_read"},
+    # like a child updater's token: items and views, neither the plugins nor the credential stores
+    "editor": set(PERMISSIONS) - {"system_read", "credentials_view"},
     "reader": {"read"},
 }
 
@@ -367,6 +382,8 @@ class Dispatch:
             return self.json(self.beans.item(item) if item else self.beans.root())
         if rest == [] or (rest == ["configure"] and item is not None):
             return self.page(item.full_name if item else "Dashboard")
+        if rest[:2] == ["credentials", "store"] and is_group:
+            return self.credential_store(item, rest[2:])
         if item is None:
             raise not_found()
         if rest == ["config.xml"]:
@@ -389,6 +406,31 @@ class Dispatch:
                 return self.console_text(build)
             if rest[1:2] == ["artifact"] and len(rest) > 2:
                 return self.artifact(build, rest[2:])
+        raise not_found()
+
+    def credential_store(self, folder: Item | None, rest: list[str]) -> Response:
+        """``credentials/store/<system|folder>/[domain/<d>/[credential/<id>/]]api/json`` of the
+        root or a folder (emulator_credentials). IDs, scopes and types only: there is no secret
+        to give away."""
+        kind = "system" if folder is None else "folder"
+        # ViewCredentialsAction.getStore: no store by that name, or no Credentials/View -> null -> 404
+        if rest[:1] != [kind] or "credentials_view" not in self.perms:
+            raise not_found()
+        credentials = self.emu.state.credentials_of(folder)
+        full_name = kind if folder is None else f"{folder.full_name}/{kind}"
+        rest = rest[1:]
+        if rest == ["api", "json"]:
+            return self.json(store_bean(kind, credentials, full_name, Exported))
+        if len(rest) >= 2 and rest[0] == "domain":
+            domain = rest[1]
+            if domain not in {GLOBAL_DOMAIN} | {c.domain for c in credentials}:
+                raise not_found()
+            if rest[2:] == ["api", "json"]:
+                return self.json(domain_bean(domain, credentials, full_name, Exported))
+            if len(rest) == 6 and rest[2] == "credential" and rest[4:] == ["api", "json"]:
+                found = next((c for c in credentials if c.domain == domain and c.id == rest[3]), None)
+                if found is not None:
+                    return self.json(credential_bean(found, f"{full_name}/{domain}", Exported))
         raise not_found()
 
     @staticmethod
@@ -747,6 +789,7 @@ class JenkinsEmulator:
         build_result: str = "SUCCESS",
         version: str = DEFAULT_VERSION,
         verbose: bool = False,
+        credentials: list[dict[str, Any]] | None = None,
     ) -> None:
         self.host = host
         self.users = dict(users or {})
@@ -769,6 +812,9 @@ class JenkinsEmulator:
                            build_result=build_result)
         if self.state_dir:
             self.state.load(self.state_dir)
+        for entry in credentials or []:
+            folder, credential = credential_from_dict(entry)
+            self.state.add_credential(folder, credential)
         self.lock = threading.RLock()
         self.dirty = False
         self.stopping = threading.Event()
@@ -870,6 +916,22 @@ class JenkinsEmulator:
                 raise KeyError(name)
             return XML_DECLARATION + view.config
 
+    def add_credential(self, credential_id: str, folder: str | None = None, type: str = "file",
+                       scope: str = "GLOBAL", description: str = "") -> None:
+        """Seed a credential (an ID, never a secret) into the system store (`folder` None) or the
+        store of the folder with that full name; a folder created later gets it on creation."""
+        folder, credential = credential_from_dict({"id": credential_id, "folder": folder, "type": type,
+                                                   "scope": scope, "description": description})
+        with self.lock:
+            self.state.add_credential(folder, credential)
+            self.dirty = True
+
+    def credential_ids(self, folder: str | None = None) -> list[str]:
+        """The IDs in the system store (None) or in the folder's store; KeyError for no folder."""
+        with self.lock:
+            owner = None if folder is None else self._owner(folder)
+            return [c.id for c in self.state.credentials_of(owner)]  # type: ignore[arg-type]
+
     def persist(self) -> None:
         if self.state_dir:
             self.state.save(self.state_dir)
@@ -897,6 +959,21 @@ def _fault(text: str) -> Fault:
         return Fault.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _credential(text: str) -> dict[str, str]:
+    """``ID[@FOLDER][:SCOPE]``: the system store unless a folder is named; GLOBAL scope unless
+    SYSTEM is given (Jenkins allows neither '@' nor ':' in item names)."""
+    rest, _, scope = text.partition(":")
+    credential_id, _, folder = rest.partition("@")
+    entry = {"id": credential_id, "scope": scope or "GLOBAL"}
+    if folder:
+        entry["folder"] = folder
+    try:
+        credential_from_dict(entry)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return entry
 
 
 def _load_plugins(path: str) -> list[dict[str, Any]]:
@@ -932,6 +1009,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "PATTERN: glob on 'METHOD /path'")
     p.add_argument("--seed", type=int, default=0, help="fault seed")
     p.add_argument("--plugins", help="YAML/JSON list of {shortName, version, longName}")
+    p.add_argument("--credential", action="append", type=_credential, default=[],
+                   metavar="ID[@FOLDER][:SCOPE]",
+                   help="a credential ID (no secret) in the system store, or in FOLDER's store; "
+                        "scope GLOBAL (default) or SYSTEM")
     p.add_argument("--quiet-period", type=float, default=5.0)
     p.add_argument("--verbose", action="store_true", help="log each request to stderr")
     return p
@@ -951,7 +1032,8 @@ def main(argv: list[str] | None = None) -> int:
                           roles=dict(args.role), anonymous_read=args.anonymous_read,
                           csrf=not args.no_csrf, faults=args.fault, seed=args.seed,
                           plugins=plugins, state_dir=args.state_dir,
-                          quiet_period=args.quiet_period, verbose=args.verbose)
+                          quiet_period=args.quiet_period, verbose=args.verbose,
+                          credentials=args.credential)
     done = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: done.set())
                 for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -70,3 +70,8 @@ def test_bench_versions_refuses_a_missing_installation(tmp_path):
     result = subprocess.run([sys.executable, str(BENCHMARKS / "bench_versions.py"), "--other",
                              str(tmp_path / "nothing")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "not an executable" in result.stderr
+
+
+def test_bench_policy_runs(tmp_path):
+    out = run("bench_policy.py", "--size", "60", *TINY, tmp_path=tmp_path)
+    assert "median ratio with / without the policy" in out

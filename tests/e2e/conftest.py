@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jjb_envdelivery.cli.demo import DEMO_USER, demo_plugins
+from jjb_envdelivery.cli.demo import DEMO_USER, demo_credentials, demo_plugins
 from jjb_envdelivery.model.loader import load_organisation
 from jjb_envdelivery.orchestration.demo import push_organisation
 from jjb_envdelivery.testing.jenkins_emulator import JenkinsEmulator
@@ -51,7 +51,8 @@ def pushed(org_dir: Path, work: Path, *projects: str):
     org = load_organisation(org_dir)
     token = secrets.token_hex(8)
     with JenkinsEmulator(users={DEMO_USER: secrets.token_hex(8)}, tokens={DEMO_USER: token},
-                         plugins=demo_plugins(), quiet_period=0.0) as emulator:
+                         plugins=demo_plugins(), quiet_period=0.0,
+                         credentials=demo_credentials(org)) as emulator:
         conf = work / "jenkins_jobs.ini"
         conf.write_text(f"[jenkins]\nurl={emulator.url}\nuser={DEMO_USER}\npassword={token}\n"
                         "query_plugins_info=False\n")

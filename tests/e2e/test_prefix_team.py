@@ -80,7 +80,7 @@ def _runnable_web_ui(org_dir: Path) -> None:
     def split(data):
         project = data[0]["project"]
         project["service"] = [s for s in project["service"] if s != SERVICE]
-        data.append({"project": RECIPE})
+        data.append({"project": {**RECIPE, "node": "portal-build"}})
     edit_yaml(org_dir / "teams/portal/jenkins/services.yaml", split)
 
 

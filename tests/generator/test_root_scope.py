@@ -117,6 +117,10 @@ def test_child_updater_is_restricted_to_the_jobs_path(items):
     assert shell_commands(job) == [
         "jjb-envdelivery update --scope compute --namespace folder:compute --release current=release/2026.11 "
         "--release previous=release/2026.10 --release upcoming=main --root-folder delivery --build-timeout 60 "
+        # The job policy the org file grants compute (projects[].allow; the repo's credential with it).
+        "--allow-label compute-build --allow-credential compute-registry-push --allow-credential compute-apt-upload "
+        "--allow-credential compute-deploy-ssh --allow-credential compute-git-read --updater-label jjb-updater "
+        "--updater-credential jjb-updater-config --unknown-classes refuse "
         "--workers 4 --conf \"$JJB_CONF\" ci/jobs"]
 
 
@@ -280,7 +284,7 @@ def test_child_updaters_bake_the_org_wide_timeout_for_the_teams(example_org_dir,
     def org_wide_45(data):
         data["build-timeout"] = 45
     job = changed_example(example_org_dir, tmp_path, org_wide_45)["delivery/updater-portal"]
-    assert "--root-folder delivery --build-timeout 45 --workers 4" in shell_commands(job)[0]
+    assert "--root-folder delivery --build-timeout 45 --allow-label portal-build" in shell_commands(job)[0]
     assert text(job, f"buildWrappers/{TIMEOUT}BuildTimeoutWrapper/strategy/timeoutMinutes") == "20"
 
 

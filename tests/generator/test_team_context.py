@@ -48,7 +48,7 @@ def test_a_timeout_below_three_minutes_is_refused(jobs_dir, tmp_path, minutes):
     (["--scope", "payments", "--namespace", "folder:payments", "--release", "current=main", "--root-folder",
       "delivery", "--build-timeout", "2", "JOBS"], "--build-timeout 2: expected whole minutes, at least 3"),
     (["--scope", "root", "--org-file", "ORG", "--build-timeout", "30"],
-     "the root scope takes --org-file only, not --namespace/--release/--build-timeout/JOBS_PATH"),
+     "the root scope takes --org-file only, not --namespace/--release/--build-timeout/--allow-*/--limit/JOBS_PATH"),
     (["--scope", "platform", "--org-file", "ORG", "--build-timeout", "30"],
      "scope platform: --build-timeout goes with --namespace (a child updater's command); with --org-file the org "
      "file's build-timeout applies"),

@@ -6,7 +6,7 @@ from jjb_envdelivery.graph.build import read_job
 from jjb_envdelivery.jenkins_names import ItemIndex, split_names
 from jjb_envdelivery.orchestration.checked_render import graph_of_organisation
 
-from .conftest import add_yaml
+from .conftest import add_yaml, grant_upstreams
 
 
 def test_split_names_like_items_from_name_list():
@@ -82,6 +82,7 @@ def test_edges_of_rendered_team_yaml_with_folder_relative_names(tiny_org):
     parameters:
       - string: {name: FROM}
 """)
+    grant_upstreams(tiny_org, "payments", ["web-ui-current-deliver", "web-smoke-report"])
     graph = graph_of_organisation(tiny_org)
     into = sorted((e.source, e.kind) for e in graph.edges if e.target == "payments/smoke")
     assert into == [("delivery/updater-payments", "generates"), ("payments/billing-current-deliver", "trigger"),

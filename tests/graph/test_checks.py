@@ -13,7 +13,7 @@ from jjb_envdelivery.model.loader import load_organisation
 from jjb_envdelivery.orchestration.checked_render import check_organisation, graph_of_organisation
 from jjb_envdelivery.render import ScopeResult, render_scopes
 
-from .conftest import add_yaml
+from .conftest import add_yaml, grant_upstreams
 
 REVERSE = "upstreamProjects (jenkins.triggers.ReverseBuildTrigger)"
 
@@ -41,6 +41,7 @@ def test_dangling_names_are_resolved_as_jenkins_does(tiny_org):
       - trigger:
           project: 'Billing-Current-Deliver,  ../web-missing'
 """)
+    grant_upstreams(tiny_org, "payments", ["web-missing"])
     assert messages(tiny_org) == [
         "payments/nightly-report: childProjects (hudson.tasks.BuildTrigger): names '../web-missing', which is "
         "no job of any scope (looked up 'web-missing' then '../web-missing')",
@@ -58,6 +59,7 @@ def test_a_folder_is_no_job(tiny_org):
       - timed: '@daily'
       - reverse: {jobs: payments}
 """)
+    grant_upstreams(tiny_org, "web", ["payments"])
     assert messages(tiny_org) == [
         f"web-after-payments: {REVERSE}: names 'payments', which is the folder 'payments', not a job"]
 

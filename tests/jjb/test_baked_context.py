@@ -29,7 +29,8 @@ PROJECT = """- project:
     artifacts: 'bin/*'
     package: docker
     registry: registry.example.com/compute
-{extra}    jobs: [envdelivery-service]
+{extra}    node: compute-build
+    jobs: [envdelivery-service]
 """
 
 HOSTILE = {
@@ -47,7 +48,7 @@ HOSTILE = {
     "job entry setting branch": (
         PROJECT.format(extra="").replace("    jobs: [envdelivery-service]\n",
                                          "    jobs:\n      - envdelivery-service:\n          branch: team-owned\n"),
-        "evil.yaml:12:11: project 'evil', its entry 'envdelivery-service' sets 'branch'"),
+        "evil.yaml:13:11: project 'evil', its entry 'envdelivery-service' sets 'branch'"),
     "project moving its namespace": (
         PROJECT.format(extra="    job-prefix: 'identity/'\n"),
         "evil.yaml:10:5: project 'evil' sets 'job-prefix'"),
@@ -111,7 +112,9 @@ def test_using_the_baked_defaults_is_fine(org, tmp_path, capsys):
     (org / "teams/compute/ci/jobs/own.yaml").write_text(
         "- job-template:\n    name: '{job-prefix}{service}-{release}-lint'\n    defaults: envdelivery\n"
         "    description: 'lint {branch}'\n    disabled: '{jobs-disabled}'\n"
-        "- project:\n    name: lint\n    service: vm-scheduler\n    jobs: ['{job-prefix}{service}-{release}-lint']\n")
+        "    node: '{node}'\n"
+        "- project:\n    name: lint\n    service: vm-scheduler\n    node: compute-build\n"
+        "    jobs: ['{job-prefix}{service}-{release}-lint']\n")
     code, output = render(org, tmp_path / "out", capsys)
     assert code == 0, output
     config = (tmp_path / "out/compute/vm-scheduler-current-lint/config.xml").read_text()

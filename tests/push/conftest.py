@@ -22,8 +22,14 @@ USER, TOKEN = "updater", "0123456789abcdef0123456789abcdef"
 BIN = Path(sys.executable).parent
 
 
+# A well-set-up server: the example organisation's updater credential in its root folder's store
+# (bootstrap checks it; the folder gets it when bootstrap creates it).
+UPDATER_CREDENTIAL = {"id": "jjb-updater-config", "folder": "delivery"}
+
+
 def new_emulator() -> JenkinsEmulator:
-    return JenkinsEmulator(users={USER: "pw"}, tokens={USER: TOKEN}, plugins=demo_plugins(), quiet_period=0.0)
+    return JenkinsEmulator(users={USER: "pw"}, tokens={USER: TOKEN}, plugins=demo_plugins(), quiet_period=0.0,
+                           credentials=[UPDATER_CREDENTIAL])
 
 
 def write_conf(emu, path: Path) -> Path:

@@ -75,7 +75,7 @@ def test_removed_team_job_is_deleted_and_nothing_else(emu, conf, org_copy, agent
     org = load_organisation(org_copy)
     bootstrap_and_root(emu, conf, org_copy, agent, tmp_path)
     extra = org_copy / "teams/identity/jenkins/extra.yaml"
-    extra.write_text("- job:\n    name: identity/one-off\n    disabled: false\n")
+    extra.write_text("- job:\n    name: identity/one-off\n    disabled: false\n    node: identity-build\n")
     run_children(emu, org, org_copy, agent)
     before = set(emu.jobs())
     assert "identity/one-off" in before

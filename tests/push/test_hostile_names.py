@@ -89,8 +89,8 @@ def test_names_differing_only_in_case_across_teams_are_left_to_the_graph_check(o
     """Two scopes can't write the same item (namespaces differ), so across scopes only the graph's
     case-insensitive duplicate check (graph/build.py) applies; within one scope the stage refuses."""
     (org_copy / TEAM_FILES["compute"]).write_text(
-        '- job:\n    name: "compute/Identity-Probe"\n    disabled: false\n'
-        '- job:\n    name: "compute/other-probe"\n    disabled: false\n')
+        '- job:\n    name: "compute/Identity-Probe"\n    disabled: false\n    node: compute-build\n'
+        '- job:\n    name: "compute/other-probe"\n    disabled: false\n    node: compute-build\n')
     assert main(["render", str(org_copy), "-o", str(tmp_path / "out")]) == 0
 
 

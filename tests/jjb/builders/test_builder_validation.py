@@ -138,6 +138,28 @@ CASES = [
       for value in (2, "2", 0, -5, True, 2.5, "an hour", "", None, [60])),
     _other(UPDATE, {**GOOD_ROOT, "build-timeout": 60},
            "builder.envdelivery-update scope root: unknown option(s) build-timeout", "root-with-build-timeout"),
+    # The job policy the root scope grants a project (README, "The job policy").
+    *(_invalid(UPDATE, GOOD_PROJECT, "policy", value, "a mapping (agent-labels, credentials, upstreams, classes, "
+               "unknown-classes, updater-label, updater-credential)") for value in ("x", ["a"], 5)),
+    *(pytest.param(UPDATE, {**GOOD_PROJECT, "policy": {key: value}}, InvalidAttributeError,
+                   f"{value!r} is an invalid value for attribute builder.envdelivery-update.policy.{key}: "
+                   f"expected a list of {what}", id=f"update-policy-{key}={value!r}")
+      for key, what, bad in (
+          ("agent-labels", "agent labels", ("a || b", "built in")),
+          ("credentials", "credential IDs", ("$SECRET", "")),
+          ("upstreams", "full job names", ("/abs", "$JOB")),
+          ("classes", "Java class names", ("SystemGroovy", "a..b")))
+      for value in ("one-string", [5], [bad[0]], [bad[1]])),
+    pytest.param(UPDATE, {**GOOD_PROJECT, "policy": {"unknown-classes": "maybe"}}, InvalidAttributeError,
+                 "'maybe' is an invalid value for attribute builder.envdelivery-update.policy.unknown-classes: "
+                 "expected refuse or allow", id="update-policy-unknown-classes=maybe"),
+    _other(UPDATE, {**GOOD_PROJECT, "policy": {"sandbox": False}},
+           "builder.envdelivery-update policy: unknown option(s) sandbox", "policy-unknown-key"),
+    *(pytest.param(UPDATE, {**GOOD_PROJECT, "limits": value}, InvalidAttributeError,
+                   "is an invalid value for attribute builder.envdelivery-update.limits", id=f"update-limits={value!r}")
+      for value in ("x", {"jobs": 0}, {"jobs": -1}, {"jobs": 2.5}, {"jobs": True}, {"nonsense": 5})),
+    _other(UPDATE, {**GOOD_ROOT, "policy": {}},
+           "builder.envdelivery-update scope root: unknown option(s) policy", "root-with-policy"),
 ]
 
 
@@ -196,6 +218,14 @@ def test_the_cases_cover_every_option():
     (UPDATE, {**GOOD_PROJECT, "build-timeout": "90"}, "--root-folder delivery --build-timeout 90 --workers 4"),
     (UPDATE, {**GOOD_PROJECT, "releases": {"current": "release/2026.11", "upcoming": "main"}},
      "--release current=release/2026.11 --release upcoming=main"),
+    (UPDATE, {**GOOD_PROJECT, "policy": {"agent-labels": ["pay-build"], "credentials": ["pay-git"],
+                                         "upstreams": ["web-ui-current-deliver"],
+                                         "classes": ["hudson.plugins.groovy.SystemGroovy"],
+                                         "unknown-classes": "allow", "updater-label": "jjb",
+                                         "updater-credential": "jjb-ini"}, "limits": {"jobs": 50}},
+     "--build-timeout 60 --allow-label pay-build --allow-credential pay-git --allow-upstream web-ui-current-deliver "
+     "--allow-class hudson.plugins.groovy.SystemGroovy --updater-label jjb --updater-credential jjb-ini "
+     "--unknown-classes allow --limit jobs=50 --workers 4"),
     (ENV, {**GOOD_GC, "keep": "2"}, "--keep 2"),
     (ENV, {**GOOD_BUILD, "variant": "odd name; rm -rf /"}, "--variant 'odd name; rm -rf /'"),
 ])
