@@ -3,6 +3,7 @@ catch what they are for: an upward import, hidden in a function or not, fails th
 
 from __future__ import annotations
 
+import configparser
 import os
 import shutil
 import subprocess
@@ -70,3 +71,14 @@ def test_only_the_cli_starts_the_emulator(copy):
     code, report = lint_imports(copy)
     assert code == 1
     assert "jjb_envdelivery.orchestration.demo -> jjb_envdelivery.testing.jenkins_emulator" in report
+
+
+def test_every_package_of_the_source_tree_is_installed(repo_root):
+    """setup.cfg lists packages by name: a new package missing there is absent from the wheel,
+    and only a fresh install (.ci/run) would notice."""
+    config = configparser.ConfigParser()
+    config.read(repo_root / "setup.cfg")
+    listed = set(config["options"]["packages"].split())
+    on_disk = {".".join(init.parent.relative_to(repo_root).parts)
+               for init in (repo_root / "jjb_envdelivery").rglob("__init__.py")}
+    assert on_disk - listed == set()

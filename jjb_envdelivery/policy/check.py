@@ -9,8 +9,10 @@ within what the project was given. See the README's "The job policy" for the tab
 from __future__ import annotations
 
 import functools
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from .. import jenkins_names
 from ..model.organisation import Namespace
@@ -54,7 +56,9 @@ JOB_NAME_FIELDS = {
 
 # Allowed classes with other fields the policy reads (see ``_Judge.judge_class``).
 FIELD_CHECKED = frozenset({"org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition",
-                           "hudson.plugins.ws_cleanup.PreBuildCleanup", "hudson.plugins.ws_cleanup.WsCleanup"})
+                           "hudson.plugins.ws_cleanup.PreBuildCleanup", "hudson.plugins.ws_cleanup.WsCleanup",
+                           "com.cloudbees.jenkins.plugins.sshagent.SSHAgentBuildWrapper",
+                           "hudson.plugins.git.UserRemoteConfig"})
 
 
 def judge_item(name: str, source: str, xml: bytes, namespace: Namespace, policy: TeamPolicy,
@@ -124,6 +128,12 @@ class _Judge:
         if name in ("hudson.plugins.ws_cleanup.PreBuildCleanup", "hudson.plugins.ws_cleanup.WsCleanup") \
                 and (element.findtext("externalDelete") or "").strip():
             self.refuse(Rule.WORKSPACE, "externalDelete runs a command on the agent (PreBuildCleanup.java:98)")
+        if name == "com.cloudbees.jenkins.plugins.sshagent.SSHAgentBuildWrapper":
+            user = element.find("user")  # the old single-credential form (JJB wrappers.py:2048-2049)
+            if user is not None:
+                self.credentials(user)
+        if name == "hudson.plugins.git.UserRemoteConfig":
+            self.git_url((element.findtext("url") or "").strip())
 
     def denied(self, name: str, denial: Denial) -> None:
         if not self.excepted(name):
@@ -179,6 +189,21 @@ class _Judge:
             else:
                 self.refuse(Rule.AGENT_LABEL, f"node {label!r} is not a label the org file grants the project "
                             f"(projects[].allow.agent-labels); expected {expected}")
+
+    def git_url(self, url: str) -> None:
+        """A repository on the controller's or agent's own disk reads files no job should (git
+        refuses controller checkouts only since SECURITY-2478, GitSCM.java:1402-1409); a URL
+        with a password in it puts a secret in the job."""
+        parsed = urlsplit(url)
+        if url.startswith(("/", ".", "~")) or parsed.scheme == "file" or re.match(r"^[A-Za-z]:[\\/]", url):
+            self.refuse(Rule.WORKSPACE, f"git url {url!r} is a path on the build's own machine; "
+                        "clone from a server")
+        elif parsed.scheme and parsed.password is not None:
+            self.refuse(Rule.CREDENTIAL, "a git url with a password in it puts a secret in the job; "
+                        "give credentials-id instead")
+        elif "$" in url:
+            self.refuse(Rule.CREDENTIAL, f"git url {url!r} is expanded from variables when the build runs, so "
+                        "the job's git credential could be sent anywhere; write the URL")
 
     def credentials(self, element: ET.Element) -> None:
         values = [element.text or ""] if len(element) == 0 else [child.text or "" for child in element]

@@ -255,3 +255,27 @@ def test_the_readme_table_names_every_rule(repo_root):
     table = readme[readme.index("### The job policy"):readme.index("## The Jenkins REST emulator")]
     for rule in Rule:
         assert f"`{rule}`" in table, rule
+
+
+def test_the_old_ssh_agent_form_names_its_credential_in_user():
+    """JJB's deprecated `user` writes <user>ID</user> (JJB wrappers.py:2048-2049): checked too."""
+    xml = freestyle("<buildWrappers><com.cloudbees.jenkins.plugins.sshagent.SSHAgentBuildWrapper>"
+                    "<user>jjb-updater-config</user></com.cloudbees.jenkins.plugins.sshagent.SSHAgentBuildWrapper>"
+                    "</buildWrappers>")
+    assert rules(xml) == [Rule.CREDENTIAL]
+
+
+@pytest.mark.parametrize("url, rule", [
+    ("https://git.example.com/compute/x.git", None),
+    ("git@git.example.com:compute/x.git", None),
+    ("file:///var/lib/jenkins/secrets", Rule.WORKSPACE),
+    ("/var/lib/jenkins/users", Rule.WORKSPACE),
+    ("../other-job-workspace", Rule.WORKSPACE),
+    ("https://me:hunter2@git.example.com/x.git", Rule.CREDENTIAL),
+    ("https://$HOST/x.git", Rule.CREDENTIAL),
+])
+def test_git_urls(url, rule):
+    xml = freestyle("<scm class='hudson.plugins.git.GitSCM'><userRemoteConfigs><hudson.plugins.git.UserRemoteConfig>"
+                    f"<url>{url}</url><credentialsId>compute-git</credentialsId>"
+                    "</hudson.plugins.git.UserRemoteConfig></userRemoteConfigs></scm>")
+    assert rules(xml) == ([rule] if rule else [])
