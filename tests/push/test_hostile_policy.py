@@ -88,8 +88,11 @@ def test_render_refuses_and_writes_nothing(case, org_copy, tmp_path, capsys):
     assert _files(tmp_path) == before
 
 
+# plan and update judge through the same render_scope as render (every case above): two cases
+# show the refusal comes before any write request.
 @pytest.mark.parametrize("command", ["plan", "update"])
-@pytest.mark.parametrize("case", _cases({"the updater's label"}))
+@pytest.mark.parametrize("case", [pytest.param("the updater's label"),
+                                  pytest.param("system groovy as raw XML", marks=pytest.mark.slow)])
 def test_plan_and_update_refuse_without_a_write_request(command, case, emu, conf, org_copy, tmp_path, capsys):
     where = _write(org_copy, case)
     emu.clear_log()
