@@ -74,6 +74,7 @@ class _Judge:
         self.job, self.source, self.policy, self.project, self.own = job, source, policy, project, own
         # Jenkins finds items without case (Jenkins.java:489), so the namespace is matched without it too.
         self.namespace = Namespace(namespace.kind, namespace.value.lower())
+        self.upstreams = frozenset(u.lower() for u in policy.allow.upstreams)
         self.exceptions = {e.class_name: e for e in policy.allow.classes}
         self.judgement = Judgement([], [])
         self._noted: set[str] = set()
@@ -235,7 +236,7 @@ class _Judge:
 
     def reaches_allowed(self, full_name: str) -> bool:
         key = full_name.lower()
-        return self.namespace.contains(key) or key in {u.lower() for u in self.policy.allow.upstreams}
+        return self.namespace.contains(key) or key in self.upstreams
 
 
 @functools.cache
