@@ -4,6 +4,7 @@ jobs run, and what engineers run to get an environment)."""
 from __future__ import annotations
 
 import json
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -103,7 +104,8 @@ def _provider(args):
     provider = open_provider(org)
     try:
         for what in provider.recover():
-            print(f"recovered: {what}", flush=True)
+            # On stderr: stdout is the command's answer (`env list --json` must stay JSON).
+            print(f"recovered: {what}", file=sys.stderr, flush=True)
         yield org, provider
     finally:
         provider.close()

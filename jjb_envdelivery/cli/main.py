@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
+import threading
 
 from .. import __version__
 from ..errors import EnvDeliveryError
@@ -38,6 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(SystemExit):
+    """SIGTERM arrived: unwind (cleanup runs in ``finally`` and ``except BaseException``), exit 143."""
+
+
+def _terminated(signum, _frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+    raise Terminated(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     command = next((i for i, word in enumerate(argv) if not word.startswith("-")), None)
@@ -54,11 +66,28 @@ def main(argv: list[str] | None = None) -> int:
     else:
         # JJB warns about its own deprecations on every run; they are not the user's problem.
         logging.getLogger("jenkins_jobs").setLevel(logging.ERROR)
+    # Jenkins aborts a build with SIGTERM to its process tree (SIGKILL a few seconds later): raise
+    # instead of dying at once, so environments are torn down and tools' process groups killed.
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGTERM, _terminated) if on_main_thread else None
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # here, so a reader that went away is met below, not at interpreter exit
+        return status
     except EnvDeliveryError as exc:
         print(f"jjb-envdelivery: error: {exc}", file=sys.stderr)
         return 1
+    except Terminated as exc:
+        print("jjb-envdelivery: terminated (SIGTERM) after cleaning up", file=sys.stderr)
+        return exc.code
+    except BrokenPipeError:
+        # The reader went away (`env list | head -1`): stop quietly, as coreutils do. Point stdout
+        # at /dev/null so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    finally:
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, before)  # main() also runs inside other programs (tests)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ class TemplateStatus(StrEnum):
 
 BUILT, VERIFIED, FAILED = TemplateStatus.BUILT, TemplateStatus.VERIFIED, TemplateStatus.FAILED
 STATUSES = tuple(TemplateStatus)
+# Transient states, held under a lease by the process doing the work: a template being saved is
+# not yet usable; one being deleted can no longer be deployed. Neither is ever gc's to judge.
+SAVING, DELETING = "saving", "deleting"
 
 
 def now() -> str:
@@ -106,7 +109,7 @@ def plan_gc(templates: list[Template], in_use: dict[str, list[str]], variant: st
     than it (it is waiting for its verify job). Everything else goes, with the reason."""
     if keep < 1:
         raise ValueError("keep at least 1 template")
-    line = of_line(templates, variant, release)
+    line = [t for t in of_line(templates, variant, release) if t.status in STATUSES]
     verified = [t for t in line if t.status == VERIFIED]
     newest_verified = verified[0].version if verified else 0
     plan = GcPlan()

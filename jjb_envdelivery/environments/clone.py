@@ -4,6 +4,10 @@
 to either copy stays private to it. ext4 and tmpfs answer EOPNOTSUPP/EINVAL, and different file
 systems EXDEV: then the file is copied. Hard links are never used: a write through the
 environment would change the template.
+
+A copy fails on any error (a source file or directory that vanishes mid-copy included): a partial
+copy must never pass for a complete one. ``manifest`` describes a tree (paths, sizes, link targets)
+so that a copy can be checked against what was saved.
 """
 
 from __future__ import annotations
@@ -12,11 +16,16 @@ import errno
 import fcntl
 import os
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 FICLONE = 0x40049409
 NO_REFLINK = {errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.ENOSYS, errno.EPERM}
+
+
+class NoReflink(OSError):
+    """``clone: reflink`` on a file system that cannot share blocks between files."""
 
 
 @dataclass
@@ -40,7 +49,9 @@ def clone_file(src: Path, dst: Path, mode: str, stats: CloneStats) -> None:
                 shutil.copystat(src, dst)
                 return
             except OSError as exc:
-                if exc.errno not in NO_REFLINK or mode == "reflink":
+                if exc.errno in NO_REFLINK and mode == "reflink":
+                    raise NoReflink(exc.errno, f"no copy-on-write clones for {dst}") from None
+                if exc.errno not in NO_REFLINK:
                     raise
     shutil.copyfile(src, dst)
     shutil.copystat(src, dst)
@@ -55,7 +66,7 @@ def clone_tree(src: Path, dst: Path, mode: str = "auto", fsync: bool = False,
     (read-only snapshots), True adds the owner's write bit back (a fresh environment)."""
     stats = CloneStats()
     dst.mkdir(parents=False)
-    for root, dirs, files in os.walk(src):
+    for root, dirs, files in os.walk(src, onerror=_raise):
         rel = Path(root).relative_to(src)
         target_root = dst / rel
         for name in dirs:
@@ -67,10 +78,12 @@ def clone_tree(src: Path, dst: Path, mode: str = "auto", fsync: bool = False,
         dirs[:] = [d for d in dirs if not (Path(root) / d).is_symlink()]
         for name in files:
             s, d = Path(root) / name, target_root / name
-            if s.is_symlink():
+            # lstat, not is_file(): a file removed since the listing must fail the copy, not vanish from it.
+            kind = os.lstat(s).st_mode
+            if stat.S_ISLNK(kind):
                 os.symlink(os.readlink(s), d)
                 continue
-            if not s.is_file():
+            if not stat.S_ISREG(kind):
                 continue  # sockets, fifos: not part of a snapshot
             clone_file(s, d, mode, stats)
             if writable is False:
@@ -80,9 +93,47 @@ def clone_tree(src: Path, dst: Path, mode: str = "auto", fsync: bool = False,
             if fsync:
                 _fsync_path(d)
     if fsync:
-        for root, _dirs, _ in os.walk(dst, topdown=False):
+        for root, _dirs, _ in os.walk(dst, topdown=False, onerror=_raise):
             _fsync_path(Path(root), directory=True)
     return stats
+
+
+def _raise(error: OSError) -> None:
+    raise error  # os.walk skips unreadable or vanished directories unless told otherwise
+
+
+def manifest(root: Path) -> dict:
+    """``{"entries": {relative path: size | "dir" | {"symlink": target}}, "files": count}`` of the
+    regular files, directories and symlinks under ``root`` (what ``clone_tree`` copies)."""
+    entries: dict = {}
+    for current, dirs, files in os.walk(root, onerror=_raise):
+        for name in dirs + files:
+            path = Path(current) / name
+            info = os.lstat(path)
+            rel = path.relative_to(root).as_posix()
+            if stat.S_ISLNK(info.st_mode):
+                entries[rel] = {"symlink": os.readlink(path)}
+            elif stat.S_ISDIR(info.st_mode):
+                entries[rel] = "dir"
+            elif stat.S_ISREG(info.st_mode):
+                entries[rel] = info.st_size
+        dirs[:] = [d for d in dirs if not (Path(current) / d).is_symlink()]
+    return {"entries": entries, "files": sum(1 for v in entries.values() if isinstance(v, int))}
+
+
+def manifest_difference(expected: dict, actual: dict) -> str | None:
+    """None when the two manifests agree; else the first difference, for a one-line error."""
+    want, got = expected.get("entries", {}), actual.get("entries", {})
+    for path in sorted(set(want) | set(got)):
+        if path not in got:
+            return f"{path} is missing"
+        if path not in want:
+            return f"{path} is not in the template"
+        if want[path] != got[path]:
+            return f"{path} is {got[path]!r}, the template has {want[path]!r}"
+    if expected.get("files") != actual.get("files"):
+        return f"{actual.get('files')} file(s), the template has {expected.get('files')}"
+    return None
 
 
 def _fsync_path(path: Path, directory: bool = False) -> None:

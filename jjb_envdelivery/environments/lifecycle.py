@@ -19,7 +19,7 @@ from ..errors import EnvDeliveryError
 from ..model.organisation import Organisation, Variant
 from . import catalog, envconfig
 from .catalog import BUILT, FAILED, VERIFIED, GcPlan, Template, TemplateMeta
-from .provider import Environment, EnvSpec, Provider, ProviderError
+from .provider import Environment, EnvSpec, NotFound, Provider, ProviderError, TemplateGone
 from .tool import tool_on_path
 
 Say = Callable[[str], None]
@@ -162,6 +162,8 @@ def verify(org: Organisation, provider: Provider, template: Template, say: Say =
     say(f"verifying {template.label}")
     try:
         env = provider.deploy(template, "verify", ephemeral=True)
+    except TemplateGone:
+        raise  # gc won the race: there is no template left to mark
     except BaseException:
         provider.set_status(template.id, FAILED)
         raise
@@ -194,7 +196,8 @@ def select_for_deploy(provider: Provider, variant: str | None, release: str | No
             template = next((t for t in line if t.version == version), None)
             if template is None:
                 known = ", ".join(f"v{t.version} ({t.status})" for t in line) or "none"
-                raise EnvDeliveryError(f"no template {variant}/{release} v{version}; existing: {known}")
+                raise EnvDeliveryError(f"no template {variant}/{release} v{version} (never built, or deleted "
+                                       f"by gc); existing: {known}")
         else:
             template = next((t for t in line if t.status == VERIFIED), None)
             if template is None:
@@ -202,6 +205,8 @@ def select_for_deploy(provider: Provider, variant: str | None, release: str | No
                                        "(env list shows what exists)")
     if template.status == FAILED:
         raise EnvDeliveryError(f"template {template.label} failed verification; pick another")
+    if template.status not in (BUILT, VERIFIED):
+        raise EnvDeliveryError(f"template {template.label} cannot be deployed (it is {template.status})")
     return template
 
 
@@ -225,8 +230,19 @@ def gc(org: Organisation, provider: Provider, variant: str, release: str, keep: 
         if env.template_id:
             in_use.setdefault(env.template_id, []).append(env.id)
     plan = catalog.plan_gc(provider.list_templates(), in_use, variant, release, keep)
-    for template, why in plan.delete:
-        provider.delete_template(template.id)
+    planned, plan.delete = plan.delete, []
+    for template, why in planned:
+        # The plan read the environments once; the provider re-checks under its lease, so a deploy
+        # that started since keeps its template (provider.delete_unused_template).
+        try:
+            users = provider.delete_unused_template(template.id)
+        except NotFound:
+            say(f"already gone: {template.label}")
+            continue
+        if users:
+            plan.keep.append((template, f"in use by {', '.join(users)} (deployed while gc ran)"))
+            continue
+        plan.delete.append((template, why))
         say(f"deleted {template.label}: {why}")
     for template, why in plan.keep:
         say(f"kept {template.label}: {why}")

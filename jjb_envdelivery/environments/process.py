@@ -1,14 +1,25 @@
-"""Which process owns something, and whether it is still alive.
+"""Which process owns something, whether it is still alive, and running commands that die whole.
 
 A token is ``host:pid:start-time``: the start time (from /proc) tells a reused pid from the
 original process, so a killed build's leftovers are not mistaken for a live build's.
+
+A lease is a token with an expiry: the only way to tell that an owner on another machine (another
+Jenkins agent) is gone. Providers whose state is shared between machines (Skytap, the command
+provider) record leases; the local provider, on one machine, records tokens.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+# How long a lease lasts unless its holder renews it: longer than any single provider step.
+LEASE_SECONDS = 6 * 3600
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def _start_time(pid: int) -> str:
@@ -48,3 +59,49 @@ def is_alive(token: str | None) -> bool:
     except OSError:
         return True
     return state not in ("Z", "X")
+
+
+def new_lease(seconds: float = LEASE_SECONDS) -> dict:
+    """``{"owner": token, "expires": UTC time}`` for this process."""
+    expires = datetime.now(UTC) + timedelta(seconds=seconds)
+    return {"owner": my_token(), "expires": expires.strftime(TIME_FORMAT)}
+
+
+def lease_held(lease: dict | None) -> bool:
+    """True while the lease's owner may still be working: alive (as far as this host can tell) and
+    not expired. A lease that cannot be read is treated as held: never reclaim what we cannot judge."""
+    if not lease:
+        return False
+    try:
+        expires = datetime.strptime(str(lease["expires"]), TIME_FORMAT).replace(tzinfo=UTC)
+        owner = str(lease["owner"])
+    except (KeyError, TypeError, ValueError):
+        return True
+    return datetime.now(UTC) < expires and is_alive(owner)
+
+
+def run_shell(command: str, *, cwd=None, env: dict | None = None, timeout: float | None = None,
+              capture: bool = False) -> subprocess.CompletedProcess:
+    """Run ``command`` through the shell in a session of its own, so that on a timeout, or when this
+    process is interrupted, the whole process group dies (``shell=True`` with ``subprocess.run`` kills
+    only the shell and leaves the tool running). Raises ``subprocess.TimeoutExpired`` after the kill.
+    ``capture``: stdout and stderr together, as text, in ``.stdout``."""
+    process = subprocess.Popen(command, shell=True, cwd=cwd, env=env, start_new_session=True,
+                               stdout=subprocess.PIPE if capture else None,
+                               stderr=subprocess.STDOUT if capture else None,
+                               text=capture or None)
+    try:
+        out, _ = process.communicate(timeout=timeout)
+    except BaseException:
+        kill_group(process)
+        raise
+    return subprocess.CompletedProcess(command, process.returncode, out, None)
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL the process's whole group and reap the leader."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()

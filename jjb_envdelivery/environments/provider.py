@@ -46,7 +46,7 @@ from pathlib import Path
 
 from ..errors import EnvDeliveryError
 from ..model.settings import CredentialNeed, Setting, apply_settings
-from .catalog import Template, TemplateMeta
+from .catalog import DELETING, Template, TemplateMeta
 
 
 class ProviderError(EnvDeliveryError):
@@ -55,6 +55,11 @@ class ProviderError(EnvDeliveryError):
 
 class NotFound(ProviderError):
     """A template or environment that does not exist."""
+
+
+class TemplateGone(ProviderError):
+    """A deploy lost the race with gc: the template was deleted, or is being deleted, and the
+    environment made from it was torn down again."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +130,13 @@ class Provider(ABC):
 
     @abstractmethod
     def deploy(self, template: Template, purpose: str, ephemeral: bool) -> Environment:
-        """A fresh, running environment from the template."""
+        """A fresh, running environment from the template.
+
+        Deploy and gc must not race (``delete_unused_template``): a deploy first registers its
+        environment as using the template, so that ``list_environments`` shows it, and only then
+        reads the template's data; after registering it calls ``check_deployable`` and, when the
+        template is gone or being deleted, removes what it made and raises ``TemplateGone``. The
+        environment is reported running only once its copy of the template is complete."""
 
     @abstractmethod
     def destroy(self, env_id: str) -> None:
@@ -151,7 +162,8 @@ class Provider(ABC):
     # -- the template catalog -----------------------------------------------------------------
     @abstractmethod
     def list_templates(self) -> list[Template]:
-        """Every registered template (never a half-saved one), any status."""
+        """Every registered template, any status, those being deleted (``deleting``) included; never
+        a half-saved one."""
 
     def get_template(self, template_id: str) -> Template:
         for template in self.list_templates():
@@ -169,7 +181,48 @@ class Provider(ABC):
 
     @abstractmethod
     def delete_template(self, template_id: str) -> None:
-        """Remove the template and its snapshot."""
+        """Remove the template and its snapshot (a template marked deleting included)."""
+
+    def begin_delete(self, template_id: str) -> Template:
+        """Mark the template ``deleting`` under this process's lease (``process.new_lease``), keeping
+        its status before; from now on ``check_deployable`` refuses it. Returns it as it was."""
+        raise ProviderError(f"the {self.name} provider cannot delete templates safely (no begin_delete)")
+
+    def cancel_delete(self, template: Template) -> None:
+        """Undo ``begin_delete``: the template gets back the status it had."""
+        raise ProviderError(f"the {self.name} provider cannot delete templates safely (no cancel_delete)")
+
+    def delete_unused_template(self, template_id: str) -> list[str]:
+        """Delete the template unless an environment uses it; returns the ids of the environments
+        using it, and then deletes nothing.
+
+        Safe against a concurrent deploy: gc marks the template first and lists environments
+        second; deploy registers its environment first and checks the mark second. Whatever the
+        interleaving, one of them sees the other: gc keeps the template, or deploy backs out, or
+        (when each sees the other) both, which loses nothing. A provider that can do both steps in
+        one transaction (``local``), or whose store refuses a marked template atomically with the
+        registration (``command``), overrides this or ``check_deployable``."""
+        before = self.begin_delete(template_id)
+        try:
+            users = sorted(env.id for env in self.list_environments() if env.template_id == template_id)
+        except BaseException:
+            self.cancel_delete(before)
+            raise
+        if users:
+            self.cancel_delete(before)
+            return users
+        self.delete_template(template_id)
+        return []
+
+    def check_deployable(self, template_id: str) -> None:
+        """Raise ``TemplateGone`` when the template no longer exists or is being deleted (the second
+        step of a deploy, after its environment is registered)."""
+        try:
+            template = self.get_template(template_id)
+        except NotFound:
+            raise TemplateGone(f"template {template_id} was deleted while being deployed") from None
+        if template.status == DELETING:
+            raise TemplateGone(f"template {template_id} is being deleted (env gc); deploy another one")
 
     # -- housekeeping -------------------------------------------------------------------------
     def recover(self) -> list[str]:

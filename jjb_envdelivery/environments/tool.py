@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .process import run_shell
 from .provider import ProviderError
 
 PLACEHOLDERS = ("config", "artifacts", "target")
@@ -50,9 +51,12 @@ def run_tool(command: str, config: dict, artifacts_dir: Path, target: str, cwd: 
         line = expand(command, config=config_file, artifacts=Path(artifacts_dir).resolve(), target=target)
         print(f"+ {line}", flush=True)
         try:
-            done = subprocess.run(line, shell=True, cwd=cwd, env=env, timeout=timeout)
+            # Its own process group, killed whole on a timeout: a tool's children must not go on
+            # writing into an environment that is being torn down.
+            done = run_shell(line, cwd=cwd, env=env, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise ProviderError(f"the provisioning tool did not finish within {timeout:g}s: {line}") from None
+            raise ProviderError(f"the provisioning tool did not finish within {timeout:g}s "
+                                f"(it and every process it started were killed): {line}") from None
         if done.returncode != 0:
             raise ProviderError(f"the provisioning tool failed (exit status {done.returncode}): {line}")
         if not report.exists():

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
+import signal
 import stat
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -51,6 +55,8 @@ if command == "provision":
     Path(config["report-file"]).write_text(json.dumps(versions))
 elif command == "provision-remote":
     config = json.loads(Path(option("--config")).read_text())
+    # Slow on request, like `provision` (kill and SIGTERM tests stop builds while they provision).
+    time.sleep(float(os.environ.get("ENVTOOL_SLEEP", "0")))
     Path(config["report-file"]).write_text(json.dumps({{s: "2.0" for h in config["hosts"] for s in h["services"]}}))
     print("envtool: provisioned remote environment " + option("--target"))
 elif command == "check":
@@ -135,3 +141,118 @@ def make_workspace(example_org_dir, tmp_path, job_env, monkeypatch):
 def workspace(make_workspace, tmp_path) -> Path:
     """The local provider, rooted in tmp_path/store."""
     return make_workspace({"name": "local", "settings": {"root": str(tmp_path / "store")}})
+
+
+@pytest.fixture(scope="session")
+def skytap_module():
+    """skytap_emulator.py, loaded once (with --import-mode=importlib tests cannot import siblings)."""
+    spec = importlib.util.spec_from_file_location("envtests_skytap_emulator",
+                                                  Path(__file__).with_name("skytap_emulator.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _process_running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie is not: it has ended and waits to be reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.fixture
+def process_running():
+    """process_running(pid) -> bool, read from /proc."""
+    return _process_running
+
+
+def _ends_within(pid: int, limit: float = 10.0) -> bool:
+    """Whether ``pid`` has ended within ``limit`` seconds: a SIGKILLed process dies when next
+    scheduled, which on a loaded machine is not at once."""
+    deadline = time.monotonic() + limit
+    while _process_running(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)  # polling interval; the deadline bounds the wait
+    return not _process_running(pid)
+
+
+@pytest.fixture
+def process_ends():
+    """process_ends(pid) -> bool: it ended within 10 s (after a SIGKILL)."""
+    return _ends_within
+
+
+def _script_steps(output: str) -> dict:
+    """{step: (exit status, output)} from a script that prints ``== NAME`` before each step and
+    ``== rc N`` after it (the disk-full scripts run inside a private tmpfs)."""
+    found, name, lines = {}, None, []
+    for line in output.splitlines():
+        if line.startswith("== rc "):
+            found[name] = (int(line[6:]), "\n".join(lines))
+        elif line.startswith("== "):
+            name, lines = line[3:], []
+        else:
+            lines.append(line)
+    return found
+
+
+@pytest.fixture
+def script_steps():
+    """script_steps(output) -> {step: (exit status, output)}."""
+    return _script_steps
+
+
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it, by the parent links in /proc (whatever their session)."""
+    children: dict[int, list[int]] = {}
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat_file.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat_file.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        found.append(todo.pop())
+        todo.extend(children.get(found[-1], []))
+    return found
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL the process and everything under it, whatever its session, as Jenkins does to an
+    aborted build's process tree: stopped first, so that none escapes by forking meanwhile."""
+    stopped: set[int] = set()
+    while new := [p for p in _descendants(pid) if p not in stopped]:
+        for p in new:
+            try:
+                os.kill(p, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+            stopped.add(p)
+    for p in stopped:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture
+def kill_tree():
+    """kill_tree(pid): SIGKILL a process tree (the tool runs in a session of its own)."""
+    return _kill_tree
+
+
+def _wait_until(condition, process: subprocess.Popen, limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert process.poll() is None, f"ended before the point under test: {process.communicate()}"
+        assert time.monotonic() < deadline, "never reached the point under test"
+        time.sleep(0.02)  # polling interval; the deadline bounds the wait
+
+
+@pytest.fixture
+def wait_until():
+    """wait_until(condition, process): poll until the condition holds; fail if the process ends first."""
+    return _wait_until

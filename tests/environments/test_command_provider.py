@@ -1,150 +1,276 @@
-"""The `command` provider over a stand-in for an organisation's own tool (JSON on stdin/stdout)."""
+"""The `command` provider over the sample provider (examples/command-provider/envprovider.py): the
+protocol is a shipped JSON Schema, every answer is checked strictly (one-line errors naming the
+operation, the JSON path and what was expected), and the sample passes it through a whole lifecycle."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 
-# A tiny "Jenga": environments and templates are entries of one JSON state file.
-JENGA = '''#!{python}
-import json, os, sys, time
-from pathlib import Path
-state_file = Path(os.environ["JENGA_STATE"])
-state = json.loads(state_file.read_text()) if state_file.exists() else {{"envs": {{}}, "templates": {{}}, "n": 0}}
-op, request = sys.argv[1], json.load(sys.stdin)
-def answer(value, status=0):
-    state_file.write_text(json.dumps(state))
-    print(json.dumps(value))
-    sys.exit(status)
-def new_id(kind):
-    state["n"] += 1
-    return kind + "-" + str(state["n"])
-if op == "broken":
-    print("this is not json")
-elif op == "fail":
-    answer({{"error": "quota exceeded"}}, 2)
-elif op == "slow":
-    time.sleep(30)  # the stall under test: the provider's 0.5 s timeout must kill it (not a wait)
-elif op == "provision":
-    env = new_id("env")
-    state["envs"][env] = {{"id": env, "variant": request["variant"], "release": request["release"],
-                          "purpose": request["purpose"], "template": None, "state": "running",
-                          "created_at": "now", "access": {{"ssh": "jenga@" + env}},
-                          "hosts": [h["name"] for h in request["config"]["hosts"]]}}
-    answer({{**state["envs"][env], "versions": {{"auth-service": "7.1"}}}})
-elif op == "run":
-    # Jenga runs the command inside its environment; here it records it and reports JENGA_RUN_STATUS.
-    state["envs"][request["environment"]].setdefault("ran", []).append(request["command"])
-    state.setdefault("ran", []).append([request["environment"], request["command"]])
-    answer({{"exit-status": int(os.environ.get("JENGA_RUN_STATUS", "0"))}})
-elif op == "save":
-    template = new_id("tpl")
-    state["templates"][template] = {{**request["template"], "id": template}}
-    answer({{"id": template}})
-elif op == "deploy":
-    if request["template"] not in state["templates"]:
-        answer({{"error": "no such template", "not-found": True}}, 1)
-    env = new_id("env")
-    t = state["templates"][request["template"]]
-    state["envs"][env] = {{"id": env, "variant": t["variant"], "release": t["release"], "purpose": request["purpose"],
-                          "template": t["id"], "state": "running", "created_at": "now", "access": {{}}}}
-    answer(state["envs"][env])
-elif op == "destroy":
-    if state["envs"].pop(request["environment"], None) is None:
-        answer({{"error": "no such environment", "not-found": True}}, 1)
-    answer({{}})
-elif op == "list-templates":
-    answer(list(state["templates"].values()))
-elif op == "update-template":
-    t = state["templates"][request["template"]]
-    t.update({{k: v for k, v in request.items() if k in ("status", "pinned")}})
-    answer(t)
-elif op == "delete-template":
-    state["templates"].pop(request["template"])
-    answer({{}})
-elif op == "list-environments":
-    answer(list(state["envs"].values()))
-'''
+from jjb_envdelivery.environments import command
+from jjb_envdelivery.environments.command import CommandProvider, protocol
+from jjb_envdelivery.environments.process import my_token, new_lease
+from jjb_envdelivery.environments.provider import ProviderError
 
-OPERATIONS = ("provision", "run", "save", "deploy", "destroy", "list-templates", "update-template",
-              "delete-template", "list-environments")
+SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "command-provider" / "envprovider.py"
+LINE = ("--variant", "minimal", "--release", "current")
+EXPIRED = "2000-01-01T00:00:00Z"
+
+
+def sample_settings() -> dict:
+    return {op: f"{sys.executable} {SAMPLE} {op}" for op in command.REQUIRED}
 
 
 @pytest.fixture
-def jenga(tmp_path, monkeypatch):
-    script = tmp_path / "jenga"
-    script.write_text(JENGA.format(python=sys.executable))
-    script.chmod(0o755)
-    state = tmp_path / "jenga-state.json"
-    monkeypatch.setenv("JENGA_STATE", str(state))
-    settings = {op: f"{script} {op}" for op in OPERATIONS}
-    return settings, state
+def sample(tmp_path, monkeypatch) -> Path:
+    """The sample provider's root (ENVPROVIDER_ROOT)."""
+    root = tmp_path / "sample-root"
+    monkeypatch.setenv("ENVPROVIDER_ROOT", str(root))
+    return root
 
 
-def test_lifecycle(make_workspace, jenga, cli, capsys):
-    settings, state = jenga
-    make_workspace({"name": "command", "settings": settings})
-    line = ("--variant", "minimal", "--release", "current")
-    for _ in range(3):
-        assert cli("env", "build", *line) == 0
-        assert cli("env", "verify", "--latest", *line) == 0
-    capsys.readouterr()
-    assert cli("env", "deploy", *line) == 0
-    assert "environment env-" in capsys.readouterr().out
-    data = json.loads(state.read_text())
-    assert data["ran"][:2] == [["env-1", "envtool check --smoke"], ["env-3", "envtool check --smoke"]]
-    assert {t["version"]: t["status"] for t in data["templates"].values()} == {1: "verified", 2: "verified",
-                                                                              3: "verified"}
-    assert data["templates"]["tpl-2"]["artifacts"]["auth-service"] == {"version": "7.1"}
-    deployed = [e for e in data["envs"].values()]
-    assert [(e["purpose"], e["template"]) for e in deployed] == [("deploy", "tpl-8")]
-    assert cli("env", "gc", *line, "--keep", "1") == 0
-    out = capsys.readouterr().out
-    assert "deleted tpl-2 (minimal current v1, verified): older than the newest 1 verified" in out
-    assert "deleted tpl-5 (minimal current v2, verified): older than the newest 1 verified" in out
-    assert "kept tpl-8 (minimal current v3, verified): in use by env-10" in out
-    assert sorted(json.loads(state.read_text())["templates"]) == ["tpl-8"]
+def metadata(root: Path, kind: str) -> dict:
+    """The sample's records of `kind` (environments or templates), by id."""
+    return {p.stem: json.loads(p.read_text()) for p in (root / kind).glob("*.json")}
 
 
-def test_failed_validation_registers_nothing(make_workspace, jenga, cli, capsys, monkeypatch):
-    settings, state = jenga
-    make_workspace({"name": "command", "settings": settings})
-    monkeypatch.setenv("JENGA_RUN_STATUS", "4")
-    assert cli("env", "build", "--variant", "minimal", "--release", "current") == 1
-    assert "'envtool check --smoke' exited with status 4" in capsys.readouterr().err
-    data = json.loads(state.read_text())
-    assert data["templates"] == {} and data["envs"] == {}
+def fake(tmp_path: Path, answer) -> str:
+    """A command that reads its request and prints `answer` (a JSON value, or text)."""
+    path = tmp_path / f"answer-{len(list(tmp_path.glob('answer-*')))}.json"
+    path.write_text(answer if isinstance(answer, str) else json.dumps(answer))
+    return f"cat >/dev/null; cat {path}"
 
 
-@pytest.mark.parametrize("operation, message", [
-    ("fail", "list-templates ('{script} fail') failed with exit status 2: quota exceeded"),
-    ("broken", "list-templates ('{script} broken') printed something that is not JSON: 'this is not json'"),
-    ("slow", "list-templates ('{script} slow') did not finish within 0.5s and was killed"),
-])
-def test_tool_failures(make_workspace, jenga, cli, capsys, tmp_path, operation, message):
-    settings, _ = jenga
-    make_workspace({"name": "command", "settings": {**settings, "list-templates": f"{tmp_path}/jenga {operation}",
-                                                    "timeout": 0.5}})
+def error_lines(err: str) -> list[str]:
+    assert "Traceback" not in err, err
+    return [line for line in err.splitlines() if line.startswith("jjb-envdelivery: error:")]
+
+
+# -- the schema ---------------------------------------------------------------------------------
+def test_the_protocol_is_a_valid_schema_with_every_operation():
+    schema = protocol()
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    for operation in command.REQUIRED:
+        assert {f"{operation}.request", f"{operation}.answer"} <= set(schema["$defs"]), operation
+
+
+def test_list_environments_is_required_at_the_settings_line(make_workspace, cli, capsys):
+    settings = {op: cmd for op, cmd in sample_settings().items() if op != "list-environments"}
+    ws = make_workspace({"name": "command", "settings": settings})
     capsys.readouterr()
     assert cli("env", "list") == 1
-    assert message.format(script=tmp_path / "jenga") in capsys.readouterr().err
+    lines = (ws / "delivery.yaml").read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if text.strip().startswith("provision:"))
+    assert (f"{ws / 'delivery.yaml'}:{line}: environments.provider.settings.list-environments: required key "
+            "is missing (the shell command that does list-environments)") in capsys.readouterr().err
 
 
-def test_not_found_and_missing_settings(make_workspace, jenga, cli, capsys):
-    settings, _ = jenga
-    make_workspace({"name": "command", "settings": settings})
+def test_requests_are_checked_before_the_command_runs(tmp_path):
+    ran = tmp_path / "ran"
+    provider = CommandProvider({**sample_settings(), "deploy": f"touch {ran}"}, tmp_path)
+    with pytest.raises(ProviderError) as caught:
+        provider.call("deploy", {"template": "tpl-1", "purpose": "deploy"})
+    assert str(caught.value) == ("command provider: deploy request: 'lease' is a required property (recorded on "
+                                 "the environment until update-environment) (a bug of jjb-envdelivery: the "
+                                 "request breaks command_protocol.json)")
+    assert not ran.exists()
+
+
+# -- the sample through the CLI -----------------------------------------------------------------
+@pytest.mark.slow
+def test_build_verify_deploy_gc_with_the_sample(make_workspace, sample, cli, capsys):
+    make_workspace({"name": "command", "settings": sample_settings()})
+    for _ in range(2):
+        assert cli("env", "build", *LINE) == 0
+        assert cli("env", "verify", "--latest", *LINE) == 0
+    out = capsys.readouterr().out
+    assert "envtool: --smoke ok (11 hosts)" in out  # the validation's own output, through run
+    templates = metadata(sample, "templates")
+    assert sorted((t["version"], t["status"], t["lease"]) for t in templates.values()) == [
+        (1, "verified", None), (2, "verified", None)]
+    assert all(t["detail"]["files"] > 11 for t in templates.values())
+    assert metadata(sample, "environments") == {}  # build and verify environments are gone
+
+    assert cli("env", "deploy", *LINE, "--version", "1") == 0
+    out = capsys.readouterr().out
+    env_id = out.split("environment ", 1)[1].split()[0]
+    env_dir = sample / "environments" / env_id
+    assert f"  path: {env_dir}\n" in out and f"  use: cd {env_dir} && ENVDELIVERY_ENV={env_dir} <command>" in out
+    first = next(t for t in templates.values() if t["version"] == 1)
+    deployed = metadata(sample, "environments")[env_id]
+    assert (deployed["template"], deployed["state"], deployed["lease"]) == (first["id"], "running", None)
+    assert (env_dir / "environment.json").is_file()
+
+    second = next(t for t in templates.values() if t["version"] == 2)
+    assert cli("env", "build", *LINE) == 0  # v3, built: waits for verification
+    assert cli("env", "verify", "--latest", *LINE) == 0
+    capsys.readouterr()
+    assert cli("env", "gc", *LINE, "--keep", "1") == 0
+    out = capsys.readouterr().out
+    assert f"kept {first['id']} (minimal current v1, verified): in use by {env_id}" in out
+    assert f"deleted {second['id']} (minimal current v2, verified): older than the newest 1 verified" in out
+    left = metadata(sample, "templates")
+    assert sorted(t["version"] for t in left.values()) == [1, 3]
+    assert sorted(p.name for p in (sample / "templates").iterdir() if p.is_dir()) == sorted(left)
+    assert cli("env", "destroy", env_id) == 0
+    assert metadata(sample, "environments") == {} and not env_dir.exists()
+
+
+def test_failed_validation_prints_the_output_and_registers_nothing(make_workspace, sample, cli, capsys,
+                                                                   monkeypatch):
+    make_workspace({"name": "command", "settings": sample_settings()})
+    monkeypatch.setenv("ENVTOOL_FAIL_CHECK", "1")
+    assert cli("env", "build", *LINE) == 1
+    captured = capsys.readouterr()
+    assert "envtool: check failed (ENVTOOL_FAIL_CHECK)" in captured.out
+    [error] = error_lines(captured.err)
+    assert "'envtool check --smoke' exited with status 1" in error
+    assert metadata(sample, "templates") == {} and metadata(sample, "environments") == {}
+
+
+def test_not_found_is_one_line(make_workspace, sample, cli, capsys):
+    make_workspace({"name": "command", "settings": sample_settings()})
     capsys.readouterr()
     assert cli("env", "destroy", "env-99") == 1
-    assert "destroy: no such environment" in capsys.readouterr().err
-    ws = make_workspace({"name": "command", "settings": {"provision": "x"}}, name="ws2")
+    assert error_lines(capsys.readouterr().err) == ["jjb-envdelivery: error: destroy: no environment 'env-99'"]
+
+
+# -- strict answers -----------------------------------------------------------------------------
+ENV = {"id": "deploy-1", "variant": "minimal", "release": "current", "purpose": "deploy", "template": "tpl-1",
+       "state": "running", "created_at": "2026-01-01T00:00:00Z", "access": {"ssh": "me@host"}, "versions": {},
+       "lease": None}
+TEMPLATE = {"id": "tpl-1", "variant": "minimal", "release": "current", "version": 1, "status": "verified",
+            "pinned": False, "artifacts": {}, "build": {}, "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z", "lease": None, "previous-status": None}
+NO_TEMPLATE = {k: v for k, v in ENV.items() if k != "template"}
+
+
+@pytest.mark.parametrize("operation, answer, command_line, message", [
+    # The field whose absence let gc delete a template in use (issue 15).
+    ("list-environments", [ENV, ENV, NO_TEMPLATE], ("list",),
+     "list-environments answer [2]: 'template' is a required property (null for an environment not deployed "
+     "from a template)"),
+    ("list-environments", [{**ENV, "lease": {"owner": "h:1:2"}}], ("list",),
+     "list-environments answer [0].lease: 'expires' is a required property (a UTC time YYYY-MM-DDTHH:MM:SSZ)"),
+    ("list-templates", [{**TEMPLATE, "version": "1"}], ("list",),
+     "list-templates answer [0].version: '1' is not of type 'integer' (1, 2, ... per variant and release line, "
+     "assigned by the tool)"),
+    ("list-templates", [{**TEMPLATE, "colour": "red"}], ("list",),
+     "list-templates answer [0]: Additional properties are not allowed ('colour' was unexpected)"),
+    ("list-templates", {"templates": []}, ("list",),
+     "list-templates answer: {'templates': []} is not of type 'array' (every template, saving and deleting ones "
+     "included)"),
+    # What the old protocol accepted from save, and list-templates then refused.
+    ("save", {"id": "tpl-9"}, ("build", *LINE),
+     "save answer: 'variant' is a required property (the variant it was built from)"),
+    ("save", {**TEMPLATE, "status": "verified"}, ("build", *LINE),
+     "save answer status: 'built' was expected (built: the template is complete)"),
+    ("run", {"exit-status": 0}, ("build", *LINE),
+     "run answer: 'output' is a required property (what the command printed, stdout and stderr together)"),
+    ("provision", {"id": "x", "access": {}, "versions": {}}, ("build", *LINE),
+     "provision answer access: {} should be non-empty (how to reach the environment: at least one entry, e.g. "
+     "{\"ssh\": \"user@host\"})"),
+    ("provision", "ok\n", ("build", *LINE), "provision (CMD) printed something that is not JSON: 'ok'"),
+])
+def test_a_wrong_answer_is_a_one_line_error(make_workspace, sample, cli, capsys, tmp_path, operation, answer,
+                                            command_line, message):
+    fake_command = fake(tmp_path, answer)
+    make_workspace({"name": "command", "settings": {**sample_settings(), operation: fake_command}})
+    capsys.readouterr()
+    assert cli("env", *command_line) == 1
+    assert error_lines(capsys.readouterr().err) == [
+        "jjb-envdelivery: error: command provider: " + message.replace("CMD", repr(fake_command))]
+    # A build that failed on an answer leaves nothing behind in the (real) sample.
+    assert metadata(sample, "environments") == {}
+    assert [t for t in metadata(sample, "templates").values() if t["status"] != "verified"] == []
+
+
+@pytest.mark.slow
+def test_gc_stops_on_a_listing_without_template_and_deletes_nothing(make_workspace, sample, cli, capsys, tmp_path):
+    make_workspace({"name": "command", "settings": sample_settings()})
+    for _ in range(2):
+        assert cli("env", "build", *LINE) == 0 and cli("env", "verify", "--latest", *LINE) == 0
+    before = metadata(sample, "templates")
+    make_workspace({"name": "command", "settings": {**sample_settings(),
+                                                    "list-environments": fake(tmp_path, [NO_TEMPLATE])}}, name="ws2")
+    capsys.readouterr()
+    assert cli("env", "gc", *LINE, "--keep", "1") == 1
+    assert "'template' is a required property" in capsys.readouterr().err
+    assert metadata(sample, "templates") == before
+
+
+def test_a_failing_command_with_an_error_object(make_workspace, sample, cli, capsys, tmp_path):
+    failing = f"cat >/dev/null; echo '{json.dumps({'error': 'quota exceeded'})}'; exit 2"
+    make_workspace({"name": "command", "settings": {**sample_settings(), "list-templates": failing}})
+    capsys.readouterr()
     assert cli("env", "list") == 1
-    err = capsys.readouterr().err
-    assert err.startswith("jjb-envdelivery: error: invalid organisation (7 problems):")
-    # Reported at the settings mapping, which is where a missing key would go.
-    lines = (ws / "delivery.yaml").read_text().splitlines()
-    line = next(n for n, text in enumerate(lines, 1) if "provision: x" in text)
-    for operation in ("run", "save", "deploy", "destroy", "list-templates", "update-template", "delete-template"):
-        assert (f"{ws / 'delivery.yaml'}:{line}: environments.provider.settings.{operation}: required key is "
-                f"missing (the shell command that does {operation})") in err
+    assert error_lines(capsys.readouterr().err) == [
+        f"jjb-envdelivery: error: command provider: list-templates ({failing!r}) failed with exit status 2: "
+        "quota exceeded"]
+
+
+# -- the sample's own guarantees -----------------------------------------------------------------
+def sample_call(operation: str, request: dict, root: Path) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, str(SAMPLE), operation], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True, env={"ENVPROVIDER_ROOT": str(root)})
+    process.stdin.write(json.dumps(request))
+    process.stdin.close()
+    return process
+
+
+def answer_of(process: subprocess.Popen) -> dict:
+    out = process.stdout.read()
+    assert process.wait() == 0, out
+    return json.loads(out)
+
+
+def test_concurrent_saves_get_distinct_versions(sample):
+    config = {"name": "tiny", "hosts": []}
+    env = answer_of(sample_call("provision", {
+        "config": config, "variant": "minimal", "release": "current", "purpose": "build", "artifacts": "/",
+        "tool-command": "true", "lease": new_lease()}, sample))
+    saves = [sample_call("save", {"environment": env["id"], "lease": new_lease(), "template": {
+        "variant": "minimal", "release": "current", "artifacts": {}, "build": {"number": str(n)}}}, sample)
+        for n in range(6)]
+    answers = [answer_of(p) for p in saves]
+    assert sorted(a["version"] for a in answers) == [1, 2, 3, 4, 5, 6]
+    for item in answers:
+        assert command.problem("save.answer", item) is None
+        assert command.problem("list-templates.answer", [item]) is None
+
+
+# -- recovery ------------------------------------------------------------------------------------
+def test_recover_removes_only_what_a_gone_owner_left(sample, tmp_path):
+    provider = CommandProvider(sample_settings(), tmp_path)
+    gone = {"owner": my_token(), "expires": EXPIRED}  # expired: its owner may no longer work on it
+    request = {"config": {"name": "tiny", "hosts": []}, "variant": "minimal", "release": "current",
+               "purpose": "build", "artifacts": "/", "tool-command": "true"}
+    abandoned = provider.call("provision", {**request, "lease": gone})["id"]
+    live = provider.call("provision", {**request, "lease": new_lease()})["id"]
+    kept = provider.call("provision", {**request, "lease": new_lease()})["id"]
+    provider.call("update-environment", {"environment": kept, "lease": None})
+    template = {"variant": "minimal", "release": "current", "artifacts": {}, "build": {}}
+    in_use, unused, untouched = (provider.call("save", {"environment": kept, "template": template,
+                                                        "lease": new_lease()})["id"] for _ in range(3))
+    for template_id in (in_use, unused):  # a gc that died between marking and deleting
+        provider.call("update-template", {"template": template_id, "expect-status": "built", "status": "deleting",
+                                          "lease": gone, "previous-status": "built"})
+    environments = metadata(sample, "environments")
+    environments[kept]["template"] = in_use  # as if deployed from it
+    (sample / "environments" / f"{kept}.json").write_text(json.dumps(environments[kept]))
+
+    cleaned = provider.recover()
+    assert sorted(cleaned) == sorted([f"environment {abandoned} (build, its process ended)",
+                                      f"template {in_use}: delete undone, in use by {kept}",
+                                      f"template {unused} (deleting when its process ended)"])
+    assert sorted(metadata(sample, "environments")) == sorted([live, kept])
+    templates = metadata(sample, "templates")
+    assert sorted(templates) == sorted([in_use, untouched])
+    assert (templates[in_use]["status"], templates[in_use]["lease"]) == ("built", None)
+    assert provider.recover() == []

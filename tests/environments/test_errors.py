@@ -56,7 +56,7 @@ def test_unknown_provider_setting(workspace, cli, capsys):
     (("env", "destroy", "deploy-x"), "no environment 'deploy-x'"),
     (("env", "deploy", "--variant", "minimal", "--release", "current"), "no verified template of minimal/current"),
     (("env", "deploy", "--variant", "minimal", "--release", "current", "--version", "3"),
-     "no template minimal/current v3; existing: none"),
+     "no template minimal/current v3 (never built, or deleted by gc); existing: none"),
     (("env", "verify", "--latest", "--variant", "minimal", "--release", "current"),
      "no built template of minimal/current is waiting for verification"),
 ])

@@ -8,6 +8,7 @@ import textwrap
 
 import pytest
 
+from jjb_envdelivery.environments import command
 from jjb_envdelivery.errors import ConfigError
 from jjb_envdelivery.model.loader import load_organisation
 
@@ -38,8 +39,7 @@ PROVIDER
 """
 PROVIDER_LINE = 18
 
-COMMANDS = {op: f"jenga {op}" for op in ("provision", "run", "save", "deploy", "destroy", "list-templates",
-                                          "update-template", "delete-template")}
+COMMANDS = {op: f"jenga {op}" for op in command.REQUIRED}
 
 
 def write(tmp_path, provider: str, org: str = ORG):
@@ -74,7 +74,7 @@ def test_unknown_provider_names_the_line_of_name_and_the_installed_providers(tmp
                                      "expected one of: root, clone, command-timeout"),
     ("skytap", "base-template: '1'\nwait-timout: 30", 4, "environments.provider.settings.wait-timout: "
                                                           "unknown key 'wait-timout'; expected one of: base-template"),
-    ("command", "\n".join(f"{k}: {v}" for k, v in {**COMMANDS, "timeuot": 5}.items()), 11,
+    ("command", "\n".join(f"{k}: {v}" for k, v in {**COMMANDS, "timeuot": 5}.items()), 13,
      "environments.provider.settings.timeuot: unknown key 'timeuot'; expected one of: provision, run"),
 ])
 def test_unknown_setting(tmp_path, provider, settings, line, expected):
@@ -97,7 +97,7 @@ def test_unknown_setting(tmp_path, provider, settings, line, expected):
                                               "expected a string, got an empty value"),
     ("command", "\n".join(f"{k}: {v}" for k, v in {**COMMANDS, "save": "{cmd: x}"}.items()), 5,
      "environments.provider.settings.save: expected a string, got a mapping"),
-    ("command", "\n".join(f"{k}: {v}" for k, v in {**COMMANDS, "timeout": "''"}.items()), 11,
+    ("command", "\n".join(f"{k}: {v}" for k, v in {**COMMANDS, "timeout": "''"}.items()), 13,
      "environments.provider.settings.timeout: expected a number, got ''"),
 ])
 def test_wrong_type(tmp_path, provider, settings, line, expected):
