@@ -30,3 +30,8 @@ def shipped_templates_dir() -> Path:
 
 def example_org_dir() -> Path:
     return _find("example_org", "examples/example-org", "delivery.yaml")
+
+
+def container_org_dir() -> Path:
+    """The second example organisation: the container provider (``demo examples/container-org``)."""
+    return _find("container_org", "examples/container-org", "delivery.yaml")

@@ -3,13 +3,17 @@ jobs run, and what engineers run to get an environment)."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import secrets
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from ..environments import envconfig, lifecycle
-from ..environments.catalog import of_line
+from ..environments.catalog import Template, diff_services, of_line
+from ..environments.containers.compose import dump_compose
 from ..environments.registry import open_provider
 from ..errors import EnvDeliveryError
 from ..model.loader import load_organisation
@@ -22,11 +26,13 @@ TOOL_DIR = ".envdelivery/tool"
 def add_parser(commands) -> None:
     env = commands.add_parser(
         "env",
-        help="build, verify, deploy and garbage-collect environment templates",
+        help="build, verify, deploy, compare, export and garbage-collect environment templates",
         description="The environment template lifecycle over the organisation's provider "
         "(environments.provider in the org file): build saves a validated environment as a template, "
         "verify deploys it afresh and promotes it, deploy gives an engineer an environment, gc deletes "
-        "old templates.",
+        "old templates. Every template records its bill of materials, the services and their versions "
+        "(and image digests or checksums): list shows it, diff compares two templates', export writes a "
+        "container template as a Compose file.",
     )
     sub = env.add_subparsers(dest="env_command", metavar="ENV_COMMAND", required=True)
 
@@ -65,10 +71,32 @@ def add_parser(commands) -> None:
     p.add_argument("--timeout", type=float, default=3600.0, help="--on-jenkins: seconds to wait (default 3600)")
     p.add_argument("--poll-interval", type=float, default=5.0, help="--on-jenkins: seconds between polls")
 
-    p = _command(sub, "list", "templates and environments", run_list)
+    p = _command(sub, "list", "templates (with their count of services) and environments", run_list)
     p.add_argument("--variant", help="only this variant")
     p.add_argument("--release", help="only this release line")
-    p.add_argument("--json", action="store_true", help="JSON instead of tables")
+    p.add_argument("--json", action="store_true",
+                   help="JSON instead of tables, each template with its bill of materials "
+                   "(services: name -> version, digest or sha256, ...)")
+
+    p = _command(sub, "diff", "the services added, removed and changed between two templates", run_diff)
+    p.epilog = ("Either two template ids (env diff T1 T2), or a variant and release line with versions of it: "
+                "--to defaults to the newest template of the line, --from to the one before --to. A service "
+                "is changed when its version, image digest, sha256 or commit differs. Exits 0 whether or "
+                "not the templates differ.")
+    p.add_argument("templates", nargs="*", metavar="TEMPLATE", help="the template to compare from, then the one to")
+    _line(p, required=False)
+    p.add_argument("--from", dest="from_version", type=int, metavar="N",
+                   help="with --variant/--release: from version N")
+    p.add_argument("--to", dest="to_version", type=int, metavar="M", help="with --variant/--release: to version M")
+    p.add_argument("--json", action="store_true",
+                   help='JSON: {"from", "to", "added", "removed", "changed", "unchanged"}')
+
+    p = _command(sub, "export", "write a container template as a Compose file (container provider only)",
+                 run_export)
+    p.add_argument("template", metavar="TEMPLATE", help="the template id (env list shows them)")
+    p.add_argument("-o", "--output", type=Path, default=Path("compose.yaml"),
+                   help="the Compose file to write (default compose.yaml)")
+    p.add_argument("--force", action="store_true", help="replace the output file if it exists")
 
     p = _command(sub, "gc", "delete old templates of a variant and release line", run_gc)
     _line(p, required=True)
@@ -179,9 +207,9 @@ def run_list(args) -> int:
         print(json.dumps({"templates": [t.to_json() for t in templates],
                           "environments": [e.to_json() for e in environments]}, indent=2))
         return 0
-    rows = [("TEMPLATE", "VARIANT", "RELEASE", "VERSION", "STATUS", "PINNED", "CREATED", "BUILD")]
-    rows += [(t.id, t.variant, t.release, str(t.version), t.status, "yes" if t.pinned else "", t.created_at,
-              t.build.get("url", "")) for t in templates]
+    rows = [("TEMPLATE", "VARIANT", "RELEASE", "VERSION", "STATUS", "PINNED", "SERVICES", "CREATED", "BUILD")]
+    rows += [(t.id, t.variant, t.release, str(t.version), t.status, "yes" if t.pinned else "",
+              str(len(t.services)), t.created_at, t.build.get("url", "")) for t in templates]
     print(_table(rows))
     if environments:
         rows = [("ENVIRONMENT", "PURPOSE", "TEMPLATE", "STATE", "CREATED")]
@@ -189,6 +217,99 @@ def run_list(args) -> int:
         print()
         print(_table(rows))
     return 0
+
+
+def run_diff(args) -> int:
+    with _provider(args) as (_org, provider):
+        before, after = _diff_pair(provider, args)
+    diff = diff_services(before, after)
+    if args.json:
+        print(json.dumps(diff.to_json(), indent=2))
+        return 0
+    print(f"{before.label} -> {after.label}")
+    print("\n".join(diff.report()))
+    return 0
+
+
+def _diff_pair(provider, args) -> tuple[Template, Template]:
+    """The two templates `env diff` compares: two ids, or versions of a variant and release line."""
+    by_line = args.variant or args.release or args.from_version is not None or args.to_version is not None
+    if args.templates:
+        if len(args.templates) != 2 or by_line:
+            raise EnvDeliveryError("give two template ids (env diff T1 T2), or --variant and --release "
+                                   "[--from N] [--to M]")
+        return provider.get_template(args.templates[0]), provider.get_template(args.templates[1])
+    if not (args.variant and args.release):
+        raise EnvDeliveryError("give two template ids (env diff T1 T2), or --variant and --release "
+                               "[--from N] [--to M]")
+    where = f"{args.variant}/{args.release}"
+    line = of_line(provider.list_templates(), args.variant, args.release)
+    if not line:
+        raise EnvDeliveryError(f"no templates of {where} (env list shows what exists)")
+    existing = ", ".join(f"v{t.version} ({t.status})" for t in line)
+
+    def version(number: int) -> Template:
+        found = next((t for t in line if t.version == number), None)
+        if found is None:
+            raise EnvDeliveryError(f"no template {where} v{number} (never built, or deleted by gc); "
+                                   f"existing: {existing}")
+        return found
+
+    after = line[0] if args.to_version is None else version(args.to_version)
+    if args.from_version is not None:
+        return version(args.from_version), after
+    before = next((t for t in line if t.version < after.version), None)
+    if before is None:
+        raise EnvDeliveryError(f"{after.label} is the oldest template of {where}: nothing before it to "
+                               f"compare with (give --from; existing: {existing})")
+    return before, after
+
+
+def run_export(args) -> int:
+    output: Path = args.output
+    if not args.force and _exists(output):
+        raise EnvDeliveryError(f"{output} exists; give --force to replace it")
+    with _provider(args) as (_org, provider):
+        compose = provider.export_compose(provider.get_template(args.template))
+    _write_atomically(output, dump_compose(compose), replace=args.force)
+    print(f"wrote {output}: run it with docker compose -f {output} up -d (or podman-compose)")
+    return 0
+
+
+def _exists(path: Path) -> bool:
+    return os.path.lexists(path)  # a dangling symlink too: replacing it is still overwriting
+
+
+def _write_atomically(path: Path, text: str, replace: bool) -> None:
+    """``path`` holds ``text`` entirely or is left as it was: written to a temporary file beside it,
+    then renamed over it (``replace``) or hard-linked to its name, which fails if the name exists."""
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as to any file
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            if replace:
+                os.replace(tmp, path)
+            else:
+                try:
+                    os.link(tmp, path)
+                except OSError as exc:
+                    if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+                        raise
+                    # A file system without hard links: check, then rename (a narrow race, no link).
+                    if _exists(path):
+                        raise FileExistsError(errno.EEXIST, "exists", str(path)) from None
+                    os.replace(tmp, path)
+        finally:
+            with suppress(FileNotFoundError):
+                os.unlink(tmp)  # renamed already, or the link holds the data, or the write failed
+    except FileExistsError:
+        raise EnvDeliveryError(f"{path} exists; give --force to replace it") from None
+    except OSError as exc:
+        raise EnvDeliveryError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _table(rows: list[tuple]) -> str:

@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         # JJB warns about its own deprecations on every run; they are not the user's problem.
         logging.getLogger("jenkins_jobs").setLevel(logging.ERROR)
+        # A retried request is logged once per attempt; the error after the last one says it all.
+        logging.getLogger("urllib3").setLevel(logging.ERROR)
     # Jenkins aborts a build with SIGTERM to its process tree (SIGKILL a few seconds later): raise
     # instead of dying at once, so environments are torn down and tools' process groups killed.
     on_main_thread = threading.current_thread() is threading.main_thread()

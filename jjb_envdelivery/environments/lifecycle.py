@@ -103,7 +103,7 @@ def build(org: Organisation, provider: Provider, variant_name: str, release: str
     spec = EnvSpec(variant=variant.name, release=release,
                    config=envconfig.variant_config(org, variant, release),
                    tool_command=org.environments.provisioning_tool.command, artifacts_dir=Path(artifacts_dir),
-                   purpose="build")
+                   purpose="build", compose=variant.compose)
     tool = org.environments.provisioning_tool.service
     say(f"building {variant.name}/{release} with the {provider.name} provider ({tool} {artifacts[tool]['version']})")
     with tool_on_path(tool, artifacts_dir, artifacts[tool]["file"]):
@@ -253,9 +253,11 @@ def gc(org: Organisation, provider: Provider, variant: str, release: str, keep: 
 def provision(org: Organisation, provider: Provider, config: dict, artifacts_dir: Path,
               say: Say = _print) -> Environment:
     """An engineer's configuration (``envconfig``): provisioned, validated, left running."""
+    # The variant it was derived from gives the Compose file (container provider), when it has one.
+    variant = next((v for v in org.environments.variants if v.name == config["variant"]), None)
     spec = EnvSpec(variant=config["variant"], release=config["release"], config=config,
                    tool_command=org.environments.provisioning_tool.command, artifacts_dir=Path(artifacts_dir),
-                   purpose="custom")
+                   purpose="custom", compose=variant.compose if variant else None)
     tool = org.environments.provisioning_tool.service
     with tool_on_path(tool, artifacts_dir, _tool_in(org, artifacts_dir).get("file")):
         # Owned by this process until validated, so a kill leaves nothing behind.

@@ -72,6 +72,8 @@ class EnvSpec:
     tool_command: str  # with {config}, {artifacts}, {target} placeholders
     artifacts_dir: Path  # the provisioning tool's artifacts (.envdelivery/tool)
     purpose: str  # build | custom
+    # The variant's Compose file (variants[].compose), for providers that read one (container).
+    compose: Path | None = None
 
 
 @dataclass
@@ -104,6 +106,13 @@ class Provider(ABC):
 
     name = "?"
     SETTINGS: tuple[Setting, ...] = ()
+    # Whether each variant must name a Compose file (variants[].compose) describing its environment;
+    # a provider that reads none refuses the key, so it is never silently ignored.
+    USES_COMPOSE = False
+    # The service stage whose builds a variant's environment is built from, so the env build jobs
+    # trigger on it: "package" (the provisioning tool installs packages) or "deliver" (the
+    # environment pulls what deliver jobs pushed, as the container provider does).
+    BUILDS_AFTER = "package"
     # The Jenkins credential the provider reads from environment variables; None: it reads none.
     CREDENTIAL: CredentialNeed | None = None
 
@@ -223,6 +232,13 @@ class Provider(ABC):
             raise TemplateGone(f"template {template_id} was deleted while being deployed") from None
         if template.status == DELETING:
             raise TemplateGone(f"template {template_id} is being deleted (env gc); deploy another one")
+
+    def export_compose(self, template: Template) -> dict:
+        """The template as a Compose file (``env export``): the document to write as YAML, for
+        ``docker compose`` or ``podman-compose`` to run outside the provider. Only a provider whose
+        templates are container images can; the others refuse."""
+        raise ProviderError(f"the {self.name} provider's templates are not container images; "
+                            "env export needs the container provider")
 
     # -- housekeeping -------------------------------------------------------------------------
     def recover(self) -> list[str]:

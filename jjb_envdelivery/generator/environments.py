@@ -59,7 +59,10 @@ def _env_step(org: Organisation, command: str, release: str, **options) -> dict:
 
 def variant_jobs(org: Organisation, variant: Variant, release: str) -> list[dict]:
     tool = org.environments.provisioning_tool
-    upstream = [naming.package_job_name(org, service, release) for service in variant.services]
+    # The stage the environments are built from (the provider's BUILDS_AFTER), and the tool's package.
+    stage = org.environments.builds_after
+    upstream = [naming.service_job_name(org.owner_of(service).namespace, service, release, stage)
+                for service in variant.services]
     tool_package = naming.package_job_name(org, tool.service, release)
     if tool_package not in upstream:
         upstream.append(tool_package)
@@ -71,7 +74,8 @@ def variant_jobs(org: Organisation, variant: Variant, release: str) -> list[dict
         _env_job(
             org, build,
             f"Builds {what} with the provisioning tool and the newest artifacts, validates it and "
-            f"saves it as a template. Runs nightly and whenever a contained service is repackaged.",
+            f"saves it as a template. Runs nightly and whenever a contained service is "
+            f"{'repackaged' if stage == 'package' else 'delivered'}.",
             [_clean_tool(), _tool_from_ci(org, release), _env_step(org, "build", release, variant=variant.name)],
             [{"timed": variant.schedule}, reverse_trigger(upstream)],
             variant.build_timeout,

@@ -321,11 +321,16 @@ def build_graph(scopes: Sequence, org: Organisation, only: Namespace | None = No
     for project in (p for p in unrendered if isinstance(p, Project)):
         graph.notes.append(f"project {project.name}: its YAML was not rendered here (no local-checkout), "
                            f"so names in {project.namespace} are not checked")
+    stages = {"package"}
+    if org.environments is not None:
+        graph.build_stage = org.environments.builds_after
+        stages.add(graph.build_stage)
     for project in org.projects:
         for service in project.services:
             for line in org.release_lines:
-                package = naming.service_job_name(project.namespace, service, line.name, "package")
-                graph.package_jobs[package.lower()] = (service, line.name)
+                for stage in stages:
+                    upstream = naming.service_job_name(project.namespace, service, line.name, stage)
+                    graph.package_jobs[upstream.lower()] = (service, line.name)
 
     index = ItemIndex((name, facts.is_group) for name, facts in facts_of.items())
     edges: dict[tuple[str, str, str], Edge] = {}

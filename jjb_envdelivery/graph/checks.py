@@ -270,7 +270,7 @@ def _variants(graph: Graph) -> tuple[list[GraphProblem], set[int]]:
         problems.append(GraphProblem(
             VARIANT, (job,), field,
             f"{job}: {field}: environment variant {node.variant!r} on release line {node.release!r} "
-            f"has services with no package job on that line: {services} (it triggers on {names}, "
+            f"has services with no {graph.build_stage} job on that line: {services} (it triggers on {names}, "
             "which no scope generates)"))
     return problems, explained
 

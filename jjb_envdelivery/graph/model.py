@@ -126,8 +126,10 @@ class Graph:
     projects: tuple[str, ...] = ()  # in org-file order
     release_lines: tuple[str, ...] = ()
     # lower-cased name of each service's package job on each line -> (service, release line):
-    # what the env build jobs wait for, generated or not
+    # what the env build jobs wait for, generated or not (with the stage named by
+    # ``build_stage``: deliver jobs for a provider that builds from delivered images)
     package_jobs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    build_stage: str = "package"
     notes: list[str] = field(default_factory=list)
     # job-name prefixes of the projects whose YAML was not rendered: names there are not checked
     unrendered_prefixes: tuple[str, ...] = ()
@@ -167,7 +169,8 @@ class Graph:
             edges=[e for e in self.edges if e.source in keep and e.target in keep],
             references=[r for r in self.references if r.job in keep],
             name=self.name, generated=self.generated, projects=self.projects, release_lines=(release,),
-            package_jobs=self.package_jobs, notes=list(self.notes), unrendered_prefixes=self.unrendered_prefixes,
+            package_jobs=self.package_jobs, build_stage=self.build_stage, notes=list(self.notes),
+            unrendered_prefixes=self.unrendered_prefixes,
         )
         return sub
 

@@ -31,7 +31,13 @@ from .organisation import (
     Variant,
 )
 from .policy import CLASS_NAME_PATTERN, CONTROLLER_LABELS, Allowances, ClassException, UnknownClasses
-from .providers import ProviderLookupError, declared_credential, declared_settings
+from .providers import (
+    ProviderLookupError,
+    declared_builds_after,
+    declared_credential,
+    declared_settings,
+    declared_uses_compose,
+)
 from .settings import ENV_VARIABLE_PATTERN, CredentialNeed, read_settings
 from .yaml_nodes import NodeReader
 
@@ -79,6 +85,8 @@ class _Parser:
     def __init__(self, reader: NodeReader):
         self.r = reader
         self.org_dir = reader.path.parent
+        self.variant_nodes: dict[str, tuple] = {}  # variant name -> (field, key nodes), for later checks
+        self.provider_name: str | None = None  # the environments' provider, once found
         self.updater_settings: Updater | None = None
 
     def name(self, node, field: str, pattern=NAME_PATTERN, what="letters, digits, '.', '_' and '-'"):
@@ -393,10 +401,12 @@ class _Parser:
         tool = self.tool(keys.get("provisioning-tool"), services)
         variants = self.variants(keys.get("variants"), services, projects, release_lines,
                                  timeout or DEFAULT_BUILD_TIMEOUT)
+        if self.provider_name is not None:  # known even when its settings have problems
+            self.check_compose(keys.get("variants"), self.provider_name, variants)
         if None in (label, provider, tool, timeout):
             return None
         return Environments(agent_label=label, provider=provider, provisioning_tool=tool, variants=tuple(variants),
-                            build_timeout=timeout)
+                            build_timeout=timeout, builds_after=declared_builds_after(provider.name))
 
     def provider(self, node) -> ProviderConfig | None:
         """The provider is looked up by name (not constructed) so that its settings and the
@@ -418,6 +428,7 @@ class _Parser:
         except ProviderLookupError as exc:
             self.r.problem(keys["name"], "environments.provider.name", str(exc))
             return None
+        self.provider_name = name
         settings = read_settings(self.r, keys.get("settings"), declared, "environments.provider.settings",
                                  parent=node)
         if settings is None or "credential-id" in keys and credential_id is None:
@@ -491,11 +502,12 @@ class _Parser:
 
     def variants(self, node, services: set[str], projects, release_lines, default_timeout: int) -> list[Variant]:
         keys = {"name": True, "description": False, "services": True, "schedule": False, "retain": False,
-                "validate": False, "release-lines": False, "build-timeout": False}
+                "validate": False, "release-lines": False, "build-timeout": False, "compose": False}
         line_names = [line.name for line in release_lines]
         all_services = tuple(s for p in projects for s in p.services)
         variants = []
         for where, name, values in self.named_list(node, "environments.variants", keys):
+            self.variant_nodes[name] = (where, values)
             description = self.r.scalar(values.get("description"), f"{where}.description", default="")
             chosen = None
             if "services" in values:
@@ -518,11 +530,45 @@ class _Parser:
                         lines.append(line)
                 lines = tuple(lines)
             timeout = self.build_timeout(values, f"{where}.build-timeout", default_timeout)
-            if None not in (description, chosen, schedule, retain, timeout):
+            compose = self.compose_file(values["compose"], f"{where}.compose") if "compose" in values else None
+            if None not in (description, chosen, schedule, retain, timeout) and compose is not False:
                 variants.append(Variant(name=name, description=description, services=chosen, schedule=schedule,
                                         retain=retain, validate=tuple(validate), release_lines=lines,
-                                        build_timeout=timeout))
+                                        build_timeout=timeout, compose=compose))
         return variants
+
+    def compose_file(self, node, field: str) -> Path | bool:
+        """The variant's Compose file, relative to the org file and inside its directory; False
+        when it is not usable (the problem is recorded). Its content is read by the provider
+        when an environment is built (``environments.containers.compose``), with its own file:line."""
+        value = self.r.scalar(node, field)
+        if value is None:
+            return False
+        path = (self.org_dir / value).resolve()
+        if Path(value).is_absolute() or not path.is_relative_to(self.org_dir.resolve()):
+            self.r.problem(node, field, f"{value!r} must be a path inside the org file's directory")
+            return False
+        if not path.is_file():
+            self.r.problem(node, field, f"no such file {value!r} (relative to {self.org_dir})")
+            return False
+        return path
+
+    def check_compose(self, node, provider: str, variants: list[Variant]) -> None:
+        """A provider that reads Compose files needs one per variant; the others refuse the key."""
+        uses = declared_uses_compose(provider)  # found already: it loaded with its settings
+        named = {v.name: v for v in variants}
+        for name, (where, values) in self.variant_nodes.items():
+            variant = named.get(name)
+            if variant is None:
+                continue
+            if uses and variant.compose is None:
+                self.r.problem(values.get("name", node), f"{where}.compose",
+                               f"required key is missing: the {provider} provider builds each variant from a "
+                               "Compose file (services, networks, volumes)")
+            elif not uses and "compose" in values:
+                self.r.problem(values["compose"], f"{where}.compose",
+                               f"the {provider} provider reads no Compose file; remove compose (the container "
+                               "provider reads it)")
 
     def variant_services(self, node, field, services, all_services) -> tuple[str, ...] | None:
         if isinstance(node, yaml.ScalarNode) and node.value == "all":

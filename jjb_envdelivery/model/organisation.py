@@ -160,6 +160,8 @@ class Variant:
     validate: tuple[str, ...]
     release_lines: tuple[str, ...]
     build_timeout: int = DEFAULT_BUILD_TIMEOUT
+    # The Compose file describing the variant's environment (container provider), absolute.
+    compose: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,9 @@ class Environments:
     variants: tuple[Variant, ...]
     # The custom-environment jobs' timeout; each variant has its own for its jobs.
     build_timeout: int = DEFAULT_BUILD_TIMEOUT
+    # The service stage whose builds start a variant's env build (the provider's BUILDS_AFTER):
+    # "package" where the tool installs packages, "deliver" where environments pull delivered images.
+    builds_after: str = "package"
 
 
 @dataclass(frozen=True)

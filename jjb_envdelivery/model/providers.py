@@ -62,3 +62,17 @@ def declared_credential(name: str) -> CredentialNeed | None:
         raise ProviderLookupError(f"provider {name!r} ({cls!r}) declares CREDENTIAL as {need!r}, not a "
                                   "CredentialNeed (or None)")
     return need
+
+
+def declared_builds_after(name: str) -> str:
+    """The service stage (``package`` or ``deliver``) whose builds the provider's environments
+    are built from (``BUILDS_AFTER``): the env build jobs trigger on it."""
+    stage = getattr(provider_class(name), "BUILDS_AFTER", "package")
+    if stage not in ("package", "deliver"):
+        raise ProviderLookupError(f"provider {name!r} declares BUILDS_AFTER {stage!r}; expected 'package' or 'deliver'")
+    return stage
+
+
+def declared_uses_compose(name: str) -> bool:
+    """Whether the provider `name` reads a Compose file per variant (``USES_COMPOSE``)."""
+    return getattr(provider_class(name), "USES_COMPOSE", False) is True

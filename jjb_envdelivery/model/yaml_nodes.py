@@ -148,7 +148,14 @@ class NodeReader:
         except UnicodeDecodeError:
             problem = utf8_problem(self.path) or f"{self.path}: not UTF-8"
             raise EnvDeliveryError(f"{problem}; {self.what} must be UTF-8 text") from None
-        loader = _BoundedSafeLoader(text, self)
+        try:
+            loader = _BoundedSafeLoader(text, self)
+        except yaml.reader.ReaderError as exc:
+            # The reader refuses control characters (NUL, BEL...) before parsing starts.
+            line = text.count("\n", 0, exc.position) + 1
+            self.problems.append(Problem(self.path, line, "", f"not valid YAML: character {exc.character:#06x} "
+                                         "(control characters are not allowed)"))
+            return None
         try:
             return loader.get_single_node()
         except _TooMuch as exc:

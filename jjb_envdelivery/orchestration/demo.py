@@ -1,9 +1,10 @@
 """``demo``: an organisation pushed end to end into a server: bootstrap, then the root scope's
 update, then every team's (the CLI starts the Jenkins REST emulator and hands its ini here); and
 what the paper's loop needs around the generated jobs: local git repositories standing in for the
-organisation's (the jobs repository, each project's, one service's), a commit to the service, and
-a credential file with a throw-away value for every credential the jobs reference. The CLI runs
-the jobs themselves (cli/demo_loop.py: only the CLI may use the job runner, a test instrument)."""
+organisation's (the jobs repository, each project's, each service's with a source directory), a
+commit to one service, and a credential file with a throw-away value for every credential the
+jobs reference. The CLI runs the jobs themselves (cli/demo_loop.py: only the CLI may use the job
+runner, a test instrument); what the container provider needs besides is in demo_containers.py."""
 
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ import secrets
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..environments import local
 from ..environments.catalog import Template
-from ..environments.local import ROOT_ENV
+from ..environments.containers import provider as containers
+from ..environments.provider import Provider
 from ..environments.registry import open_provider
 from ..errors import EnvDeliveryError
 from ..model.organisation import Organisation
@@ -55,7 +59,15 @@ GIT_IDENTITY = {"GIT_AUTHOR_NAME": "jjb-envdelivery demo", "GIT_AUTHOR_EMAIL": "
                 "GIT_COMMITTER_NAME": "jjb-envdelivery demo", "GIT_COMMITTER_EMAIL": "demo@example.com"}
 PREREQUISITES = {"git": "the job runner checks out the demo's git repositories",
                  "dpkg-deb": "the package job builds a Debian package, the deliver job unpacks it"}
-VERSION_LINE = re.compile(r'^__version__ = "(\d+)\.(\d+)\.(\d+)"$', re.M)
+# Where a service's source says its version, as (files, the line): the demo's commit raises the
+# minor version there. A Python package's __version__, or an image's SERVICE_VERSION, which the
+# container example's Containerfiles make the OCI version label.
+VERSION_LINES = (
+    ("*/__init__.py", re.compile(r'^(__version__ = ")(\d+)\.(\d+)\.(\d+)(")$', re.M)),
+    ("Containerfile", re.compile(r"^(ENV SERVICE_VERSION=)(\d+)\.(\d+)\.(\d+)()$", re.M)),
+)
+# The variable a provider reads its catalog's root from, overriding the org file's setting.
+ROOT_VARIABLES = {"local": local.ROOT_ENV, "container": containers.ROOT_ENV}
 CREDENTIAL_TYPES = {  # the element holding <credentialsId> -> the credential type it needs
     "org.jenkinsci.plugins.credentialsbinding.impl.UsernamePasswordMultiBinding": "usernamePassword",
     "org.jenkinsci.plugins.credentialsbinding.impl.UsernamePasswordBinding": "usernamePassword",
@@ -95,7 +107,7 @@ class DemoRepositories:
     """The organisation's repositories, stood in for by local ones."""
 
     remotes: dict[str, Path] = field(default_factory=dict)  # git URL -> local repository
-    service_repo: Path | None = None  # the repository of the service whose change the demo follows
+    services: dict[str, Path] = field(default_factory=dict)  # service -> its repository
 
 
 def service_ci_scm(config_xml: str, job: str) -> tuple[str, list[str]]:
@@ -107,13 +119,18 @@ def service_ci_scm(config_xml: str, job: str) -> tuple[str, list[str]]:
     return url, [b.text or "" for b in root.iterfind("scm/branches/hudson.plugins.git.BranchSpec/name")]
 
 
-def make_repositories(org: Organisation, service: str, service_url: str, dest: Path) -> DemoRepositories:
+def service_source(org: Organisation, service: str) -> Path:
+    """Where the organisation directory keeps a service's source (services/<service>)."""
+    return org.org_dir / "services" / service
+
+
+def make_repositories(org: Organisation, services: Mapping[str, str], dest: Path) -> DemoRepositories:
     """The jobs repository (the org directory), each project's repository (its local-checkout)
-    and `service`'s repository (services/<service> in the org directory, one branch per release line)."""
-    source = org.org_dir / "services" / service
-    if not source.is_dir():
-        raise EnvDeliveryError(f"demo: no source of service {service} at {source} (the repository the demo "
-                               "commits to)")
+    and a repository for each of `services` (name -> git URL) from services/<name> in the org
+    directory, with one branch per release line."""
+    for service in services:
+        if not service_source(org, service).is_dir():
+            raise EnvDeliveryError(f"demo: no source of service {service} at {service_source(org, service)}")
     repos = DemoRepositories()
     repos.remotes[org.jobs_repo.url] = make_repository(org.org_dir, dest / "jobs", [org.jobs_repo.branch],
                                                        "The organisation's jobs")
@@ -123,25 +140,38 @@ def make_repositories(org: Organisation, service: str, service_url: str, dest: P
                 project.repo.local_checkout, dest / "projects" / project.name, [project.repo.branch],
                 f"Project {project.name}")
     branches = list(dict.fromkeys(line.branch for line in org.release_lines))
-    repos.service_repo = repos.remotes[service_url] = make_repository(source, dest / "services" / service,
-                                                                      branches, f"{service}: first version")
+    for service, url in services.items():
+        repos.services[service] = repos.remotes[url] = make_repository(
+            service_source(org, service), dest / "services" / service, branches, f"{service}: first version")
     return repos
 
 
+def version_file(source: Path) -> tuple[Path, re.Pattern] | None:
+    """The file of `source` that says its version, and the line's pattern (VERSION_LINES)."""
+    for pattern, line in VERSION_LINES:
+        for path in sorted(source.glob(pattern)):
+            if line.search(path.read_text(encoding="utf-8")):
+                return path, line
+    return None
+
+
 def commit_version_bump(repo: Path, branch: str) -> str:
-    """Commit the next minor version of the Python package in `repo` (its ``__version__``) to
-    `branch`; returns the new version."""
+    """Commit the next minor version of the service in `repo` to `branch` (its ``__version__ =
+    "X.Y.Z"`` in */__init__.py, or ``ENV SERVICE_VERSION=X.Y.Z`` in its Containerfile); returns
+    the new version."""
     git(repo, "checkout", "--quiet", branch)
-    for init in sorted(repo.glob("*/__init__.py")):
-        text = init.read_text(encoding="utf-8")
-        match = VERSION_LINE.search(text)
-        if match:
-            major, minor, _ = match.groups()
-            version = f"{major}.{int(minor) + 1}.0"
-            init.write_text(VERSION_LINE.sub(f'__version__ = "{version}"', text, count=1), encoding="utf-8")
-            git(repo, "commit", "--quiet", "--all", "--message", f"Release {version}")
-            return version
-    raise EnvDeliveryError(f"demo: no '__version__ = \"X.Y.Z\"' line in {repo}/*/__init__.py to change")
+    found = version_file(repo)
+    if found is None:
+        raise EnvDeliveryError(f"demo: no version to change in {repo}: expected a line "
+                               "'__version__ = \"X.Y.Z\"' in */__init__.py or 'ENV SERVICE_VERSION=X.Y.Z' "
+                               "in Containerfile")
+    path, line = found
+    text = path.read_text(encoding="utf-8")
+    _, major, minor, _, _ = line.search(text).groups()
+    version = f"{major}.{int(minor) + 1}.0"
+    path.write_text(line.sub(lambda found: f"{found[1]}{version}{found[5]}", text, count=1), encoding="utf-8")
+    git(repo, "commit", "--quiet", "--all", "--message", f"Release {version}")
+    return version
 
 
 def referenced_credentials(configs: Mapping[str, str]) -> dict[str, str]:
@@ -184,18 +214,34 @@ def write_credential_file(path: Path, referenced: Mapping[str, str], contents: M
     return path
 
 
-def local_templates(org: Organisation, root: Path) -> list[Template]:
-    """The templates in the local provider's catalog at `root`, oldest first."""
-    before = os.environ.get(ROOT_ENV)
-    os.environ[ROOT_ENV] = str(root)
+def root_variable(org: Organisation) -> str:
+    """The environment variable that puts the org's provider's catalog elsewhere (ROOT_VARIABLES)."""
+    name = org.environments.provider.name
+    if name not in ROOT_VARIABLES:
+        raise EnvDeliveryError(f"demo: the {name} provider has no catalog the demo can keep in its own directory")
+    return ROOT_VARIABLES[name]
+
+
+@contextmanager
+def provider_at(org: Organisation, root: Path) -> Iterator[Provider]:
+    """The org's provider with its catalog at `root` (the demo's own), closed on exit."""
+    variable = root_variable(org)
+    before = os.environ.get(variable)
+    os.environ[variable] = str(root)
     try:
         provider = open_provider(org)
     finally:
         if before is None:
-            del os.environ[ROOT_ENV]
+            del os.environ[variable]
         else:
-            os.environ[ROOT_ENV] = before
+            os.environ[variable] = before
     try:
-        return sorted(provider.list_templates(), key=lambda t: (t.variant, t.release, t.version))
+        yield provider
     finally:
         provider.close()
+
+
+def provider_templates(org: Organisation, root: Path) -> list[Template]:
+    """The templates in the catalog of the org's provider at `root`, oldest first."""
+    with provider_at(org, root) as provider:
+        return sorted(provider.list_templates(), key=lambda t: (t.variant, t.release, t.version))

@@ -75,3 +75,11 @@ def test_bench_versions_refuses_a_missing_installation(tmp_path):
 def test_bench_policy_runs(tmp_path):
     out = run("bench_policy.py", "--size", "60", *TINY, tmp_path=tmp_path)
     assert "median ratio with / without the policy" in out
+
+
+@pytest.mark.slow  # the container benchmark end to end on the real engine (no timing is asserted)
+def test_bench_containers_runs(tmp_path, base_image, require_commands):
+    require_commands("podman-compose")
+    out = run("bench_containers.py", "--services", "2", "--repeat", "1", tmp_path=tmp_path)
+    assert "2 services (median of 1):" in out
+    assert "median ratio deploy / podman-compose up:" in out

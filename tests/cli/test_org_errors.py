@@ -39,8 +39,8 @@ def test_render_refuses_an_unknown_provider(org_dir, tmp_path, capsys):
     out = tmp_path / "out"
     err = _fails(capsys, "render", org_dir, "-o", out)
     assert err == (f"jjb-envdelivery: error: invalid organisation (1 problem):\n  {org_dir / 'delivery.yaml'}:{line}: "
-                   "environments.provider.name: unknown provider 'locall'; installed providers: command, local, "
-                   "skytap\n")
+                   "environments.provider.name: unknown provider 'locall'; installed providers: command, container, "
+                   "local, skytap\n")
     assert not out.exists()
 
 

@@ -22,7 +22,8 @@ VENV_BIN = Path(sys.executable).parent
 # The organisation's provisioning tool is theirs, not ours: this script stands in for `envtool`.
 # `provision` writes one directory per host (services, a disk image) into --target from --config
 # and reports service versions; `check` validates the environment it runs in. ENVTOOL_SLEEP slows
-# provisioning (kill tests), ENVTOOL_FAIL_CHECK makes every check fail (failure tests).
+# provisioning (kill tests), ENVTOOL_FAIL_CHECK makes every check fail (failure tests),
+# ENVTOOL_VERSIONS ({"service": "version"}, JSON) reports other versions than 1.0 (bill of materials).
 ENVTOOL = '''#!{python}
 import json, os, sys, time
 from pathlib import Path
@@ -40,6 +41,7 @@ if command == "provision":
     if not target.is_dir():
         sys.exit("envtool: target is not a directory: " + str(target))
     delay = float(os.environ.get("ENVTOOL_SLEEP", "0"))
+    reported = json.loads(os.environ.get("ENVTOOL_VERSIONS") or "{{}}")
     versions = {{}}
     for host in config["hosts"]:
         directory = target / host["name"]
@@ -48,7 +50,7 @@ if command == "provision":
         (directory / "disk.img").write_bytes(os.urandom(int(os.environ.get("ENVTOOL_DISK_KB", "16")) * 1024))
         for service in host["services"]:
             (directory / (service + ".service")).write_text(service + " running\\n")
-            versions[service] = "1.0"
+            versions[service] = reported.get(service, "1.0")
         # A slow tool is the point (ENVTOOL_SLEEP): test_kill kills builds while they provision.
         time.sleep(delay / max(1, len(config["hosts"])))
     (target / "environment.json").write_text(json.dumps(config))

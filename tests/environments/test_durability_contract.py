@@ -1,5 +1,6 @@
 """The durability rules every provider keeps (issue 15), run the same way on each: local, skytap
-(against its emulator) and command (with the sample provider in examples/command-provider).
+(against its emulator), command (with the sample provider in examples/command-provider) and
+container (on the real engine, Podman).
 
 Each case drives the real CLI in subprocesses and looks at the provider's own state (directories,
 the emulator's records, the sample's files) to assert that no template is lost and no environment
@@ -78,7 +79,41 @@ def _set_validation(ws: Path, commands: list[str], timeout: float) -> None:
     org_file.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-@pytest.fixture(params=["local", "skytap", "command"])
+def _container_stack(request, make_workspace, tmp_path, timeout: float) -> Stack:
+    """The container provider on the real engine: one service per environment, the stand-in tool
+    as a remote one (it configures nothing), validations on the host."""
+    base = request.getfixturevalue("base_image")  # skips without podman; fails in CI
+    root = tmp_path / "containers"
+    ws = make_workspace({"name": "container", "settings": {"root": str(root), "command-timeout": timeout}})
+    (ws / "compose.yaml").write_text(f"services:\n  web:\n    image: {base}\n"
+                                     "    command: [httpd, -f, -p, '8080']\n")
+    org_file = ws / "delivery.yaml"
+    data = yaml.safe_load(org_file.read_text())
+    data["environments"]["provisioning-tool"]["command"] = REMOTE_TOOL
+    for variant in data["environments"]["variants"]:
+        variant["compose"] = "compose.yaml"
+    org_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    label = "io.github.jjb-envdelivery"
+
+    def environments() -> list[str]:
+        done = subprocess.run(["podman", "ps", "-a", "--filter", f"label={label}.root",
+                               "--format", "{{.Labels}}"], capture_output=True, text=True, check=True)
+        # Only this root's: its containers are named after its environments, found in its catalog dir.
+        return sorted({line.split(f"{label}.env:")[1].split()[0].rstrip("]")
+                       for line in done.stdout.splitlines() if f"{label}.env:" in line
+                       and str(_root_key(root)) in line})
+    return Stack("container", ws, environments=environments,
+                 templates=lambda: sorted(p.name for p in (root / "templates").iterdir() if p.is_dir()),
+                 damage_catalog=lambda: (root / "catalog.sqlite").unlink())
+
+
+def _root_key(root: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
+
+
+@pytest.fixture(params=["local", "skytap", "command", "container"])
 def stack(request, make_workspace, tmp_path, monkeypatch, skytap_module):
     timeout = 30  # seconds for the provisioning tool and validation commands (command: each operation)
     if request.param == "local":
@@ -109,6 +144,8 @@ def stack(request, make_workspace, tmp_path, monkeypatch, skytap_module):
                         environments=lambda: sorted(c["id"] for c in list(emu.configurations.values())),
                         templates=lambda: sorted(t["id"] for t in list(emu.templates.values()) if t["name"] != "base"),
                         damage_catalog=garble_one)
+    elif request.param == "container":
+        yield _container_stack(request, make_workspace, tmp_path, timeout)
     else:
         if not SAMPLE.is_file():
             pytest.fail(f"the sample command provider {SAMPLE} is missing")

@@ -38,7 +38,7 @@ def test_unknown_provider(workspace, cli, capsys):
     err = _fails(cli, capsys, "env", "list")
     org_file = workspace / "delivery.yaml"
     assert (f"{org_file}:{_line_of(org_file, 'name: vmware')}: environments.provider.name: unknown provider "
-            "'vmware'; installed providers: command, local, skytap") in err
+            "'vmware'; installed providers: command, container, local, skytap") in err
 
 
 def test_unknown_provider_setting(workspace, cli, capsys):

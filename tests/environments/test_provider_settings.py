@@ -11,6 +11,8 @@ import yaml
 
 from jjb_envdelivery.environments import command, local, skytap
 from jjb_envdelivery.environments.command import CommandProvider
+from jjb_envdelivery.environments.containers import provider as container
+from jjb_envdelivery.environments.containers.provider import ContainerProvider
 from jjb_envdelivery.environments.local import LocalProvider
 from jjb_envdelivery.environments.provider import ProviderError
 from jjb_envdelivery.environments.registry import open_provider
@@ -23,11 +25,12 @@ COMMANDS = {op: f"jenga {op}" for op in command.REQUIRED}
 
 def test_entry_points_name_the_shipped_classes():
     registered = {ep.name: ep.load() for ep in entry_points(group="jjb_envdelivery.providers")}
-    assert registered == {"local": LocalProvider, "skytap": SkytapProvider, "command": CommandProvider}
+    assert registered == {"local": LocalProvider, "skytap": SkytapProvider, "command": CommandProvider,
+                          "container": ContainerProvider}
 
 
 @pytest.mark.parametrize("module, cls", [(local, LocalProvider), (skytap, SkytapProvider),
-                                         (command, CommandProvider)])
+                                         (command, CommandProvider), (container, ContainerProvider)])
 def test_declared_settings_are_the_documented_ones(module, cls):
     """The module docstring's example lists every setting, and only those."""
     block = module.__doc__.split("settings:\n", 1)[1].split("\n\n", 1)[0]

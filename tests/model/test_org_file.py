@@ -88,10 +88,18 @@ def test_shipped_organisations_load(repo_root, org_dir):
     assert set(org.environments.provider.settings) == {"root", "clone", "command-timeout"}
 
 
+def test_the_container_organisation_loads(repo_root):
+    org = load_organisation(repo_root / "examples/container-org")
+    assert org.environments.provider.name == "container"
+    assert all(v.compose is not None and v.compose.is_file() for v in org.environments.variants)
+    assert [v.name for v in org.environments.variants] == ["minimal", "full"]
+
+
 def test_every_org_file_of_the_repository_is_listed_above(repo_root):
     found = {str(p.parent.relative_to(repo_root)) for top in ("examples", "tests")
              for p in (repo_root / top).rglob("delivery.yaml")}
-    assert found == {"examples/example-org", "tests/graph/fixtures/tiny-org", "tests/render/fixtures/small-org"}
+    assert found == {"examples/example-org", "examples/container-org", "tests/graph/fixtures/tiny-org",
+                     "tests/render/fixtures/small-org"}
 
 
 @pytest.mark.parametrize("old, new, expected", [
@@ -148,6 +156,15 @@ def test_all_problems_are_reported_at_once(tmp_path):
 def test_not_yaml(tmp_path):
     found, _ = problems(tmp_path, "organisation: [unclosed\n")
     assert "not valid YAML" in found[0]
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x07", "\x1b"])
+@pytest.mark.parametrize("where", ["start", "later"])
+def test_control_characters_are_a_problem_not_a_traceback(tmp_path, control, where):
+    # PyYAML's reader refuses them with a ReaderError, which is not a MarkedYAMLError.
+    text = control + VALID if where == "start" else VALID + f"# {control}\n"
+    found, _ = problems(tmp_path, text)
+    assert len(found) == 1 and "not valid YAML: character 0x" in found[0]
 
 
 def test_empty_file(tmp_path):

@@ -65,7 +65,7 @@ def test_unknown_provider_names_the_line_of_name_and_the_installed_providers(tmp
         settings: {root: /srv/envs}
     """)
     assert found == [at(tmp_path, PROVIDER_LINE + 1) + "environments.provider.name: unknown provider 'locall'; "
-                     "installed providers: command, local, skytap"]
+                     "installed providers: command, container, local, skytap"]
     assert message.startswith("invalid organisation (1 problem):\n")
 
 
@@ -199,7 +199,7 @@ def test_a_provider_that_fails_to_import_is_a_problem(odd_providers):
     assert "environments.provider.name: provider 'notaprovider' (<function dumps" in found[0]
     assert "is not a Provider class declaring its SETTINGS" in found[0]
     found, _ = problems(odd_providers, "name: nope")
-    assert "installed providers: broken, command, local, notaprovider, skytap" in found[0]
+    assert "installed providers: broken, command, container, local, notaprovider, skytap" in found[0]
 
 
 # -- the Jenkins credential a provider reads (issue 13, defect 4) -----------------------------

@@ -1,0 +1,1 @@
+"""The container provider: environments of containers described by a Compose file."""
