@@ -14,6 +14,7 @@ podman-compose's. Needs podman, runc, busybox-static and podman-compose.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -31,6 +32,7 @@ from jjb_envdelivery.environments.containers.engine import Engine
 from jjb_envdelivery.orchestration.demo_containers import host_settings
 
 BASE = "localhost/envdelivery-bench-base:busybox"
+LABEL = "io.github.jjb-envdelivery.root"
 ORG = """\
 organisation: bench
 jobs-repo: {{url: https://git.example.com/jobs.git, branch: main}}
@@ -112,6 +114,8 @@ def bench_size(work: Path, services: int, repeat: int, environ: dict) -> list[st
         measure = common.run(["podman-compose", "-p", project, "-f", exported, "up", "-d"], env=environ)
         downs.append(common.run(["podman-compose", "-p", project, "-f", exported, "down", "-v", "-t", "0"],
                                 env=environ))
+        # podman-compose 1.0 leaves the project's networks behind (untimed).
+        subprocess.run(["podman", "network", "rm", f"{project}_default"], capture_output=True, env=environ)
         return measure
 
     pairs = common.alternate("jjb-envdelivery env deploy", ours, "podman-compose up -d", theirs, repeat)
@@ -138,8 +142,17 @@ def main(argv: list[str] | None = None) -> int:
         import_busybox_image(Engine("podman"), BASE)
         environ = {**os.environ, **host_settings(BASE, work, print)}
         report = []
-        for size in common.parse_sizes(args.services):
-            report += bench_size(work, size, args.repeat, environ)
+        try:
+            for size in common.parse_sizes(args.services):
+                report += bench_size(work, size, args.repeat, environ)
+        finally:
+            # The templates' images (and anything a failed step left), by the catalogs' labels.
+            for org in work.glob("org-*"):
+                key = hashlib.sha256(str(org / "containers").encode()).hexdigest()[:12]
+                images = subprocess.run(["podman", "images", "-q", "--filter", f"label={LABEL}={key}"],
+                                        capture_output=True, text=True, env=environ).stdout.split()
+                if images:
+                    subprocess.run(["podman", "rmi", "-f", *sorted(set(images))], capture_output=True, env=environ)
         print("\n".join(report))
     return 0
 

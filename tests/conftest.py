@@ -201,3 +201,30 @@ def start_registry(tmp_path_factory):
 def base_image(container_engine) -> str:
     """The BusyBox base image's tag (built by ``container_engine``)."""
     return BASE_IMAGE
+
+
+def remove_catalog_objects(root: Path) -> None:
+    """Every container, network, volume and image the container provider labelled for the catalog
+    at `root` (what a test made and did not remove itself: a deployed environment, template images)."""
+    import hashlib
+    import subprocess
+
+    key = hashlib.sha256(str(root).encode()).hexdigest()[:12]
+    label = f"label=io.github.jjb-envdelivery.root={key}"
+    steps = ((["ps", "-a", "-q"], ["rm", "-f", "-t", "0"]), (["network", "ls", "-q"], ["network", "rm"]),
+             (["volume", "ls", "-q"], ["volume", "rm", "-f"]), (["images", "-q"], ["rmi", "-f"]))
+    for listing, removal in steps:
+        found = subprocess.run(["podman", *listing, "--filter", label], capture_output=True, text=True)
+        ids = sorted(set(found.stdout.split()))
+        if ids:
+            subprocess.run(["podman", *removal, *ids], capture_output=True)
+
+
+@pytest.fixture
+def clean_catalog_objects():
+    """clean_catalog_objects(root): remove what the container provider made for `root` when the
+    test ends, so no test leaves containers or images on the host."""
+    roots: list[Path] = []
+    yield roots.append
+    for root in roots:
+        remove_catalog_objects(root)

@@ -145,6 +145,7 @@ def stack(request, make_workspace, tmp_path, monkeypatch, skytap_module):
                         templates=lambda: sorted(t["id"] for t in list(emu.templates.values()) if t["name"] != "base"),
                         damage_catalog=garble_one)
     elif request.param == "container":
+        request.getfixturevalue("clean_catalog_objects")(tmp_path / "containers")
         yield _container_stack(request, make_workspace, tmp_path, timeout)
     else:
         if not SAMPLE.is_file():

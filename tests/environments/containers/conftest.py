@@ -124,7 +124,7 @@ def make_service_image(base_image, tmp_path_factory):
 
 
 @pytest.fixture
-def container_org(tmp_path, example_org_dir, make_service_image, base_image, monkeypatch):
+def container_org(tmp_path, example_org_dir, make_service_image, base_image, monkeypatch, clean_catalog_objects):
     """make(settings=None, compose=None, images=None, validate=None) -> an org directory using the
     container provider (its root under tmp_path), the kv and api images at 1.0 tagged :current,
     and the tool artifact in <org>/.envdelivery/tool; the current directory is the org directory."""
@@ -135,6 +135,7 @@ def container_org(tmp_path, example_org_dir, make_service_image, base_image, mon
             for service, tag in images.items():
                 make_service_image(service, "1.0", tag)
         org = tmp_path / "org"
+        clean_catalog_objects(tmp_path / "containers")
         shutil.copytree(example_org_dir, org, ignore=shutil.ignore_patterns("__pycache__"))
         (org / "compose.yaml").write_text(compose or COMPOSE.format(**images))
         data = yaml.safe_load((org / "delivery.yaml").read_text())

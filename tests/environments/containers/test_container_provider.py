@@ -193,7 +193,8 @@ def test_a_hostile_compose_file_starts_nothing(container_org, base_image, engine
 
 
 @pytest.mark.slow
-def test_two_catalogs_on_one_host_never_touch_each_other(container_org, engine_view, capsys, tmp_path):
+def test_two_catalogs_on_one_host_never_touch_each_other(container_org, engine_view, capsys, tmp_path,
+                                                          clean_catalog_objects):
     org = container_org()
     assert env("build", *LINE) == 0 and env("verify", "--latest", *LINE) == 0
     assert env("deploy", *LINE) == 0
@@ -202,6 +203,7 @@ def test_two_catalogs_on_one_host_never_touch_each_other(container_org, engine_v
     # A second catalog (another org, another root) recovers, lists and gc's on the same engine.
     data = yaml.safe_load((org / "delivery.yaml").read_text())
     data["environments"]["provider"]["settings"]["root"] = str(tmp_path / "other-root")
+    clean_catalog_objects(tmp_path / "other-root")
     other = tmp_path / "other-org"
     other.mkdir()
     (other / "compose.yaml").write_text((org / "compose.yaml").read_text())
@@ -247,3 +249,8 @@ def test_export_runs_with_podman_compose(container_org, require_commands, capsys
         assert seen.stdout == "kv 1.0\n", seen.stderr
     finally:
         subprocess.run([*compose, "down", "-v", "-t", "0"], capture_output=True, timeout=180)
+        # podman-compose 1.0 leaves the project's networks behind.
+        networks = subprocess.run(["podman", "network", "ls", "-q", "--filter",
+                                   f"label=io.podman.compose.project={project}"], capture_output=True, text=True)
+        if networks.stdout.split():
+            subprocess.run(["podman", "network", "rm", *networks.stdout.split()], capture_output=True)
