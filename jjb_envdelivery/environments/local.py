@@ -51,6 +51,7 @@ from .process import is_alive, my_token, run_shell
 from .provider import Environment, EnvSpec, NotFound, Provider, ProviderError
 from .sqlite_catalog import (
     SqliteCatalog,
+    SqliteTemplates,
     disk_full,
     environment_values,
     read_json,
@@ -67,7 +68,7 @@ DESTROYING = "destroying"
 KEEP_BY_HAND = "remove it by hand if unwanted"
 
 
-class LocalProvider(Provider):
+class LocalProvider(SqliteTemplates, Provider):
     name = "local"
     SETTINGS = (
         Setting("root", str, default=DEFAULT_ROOT,
@@ -268,49 +269,11 @@ class LocalProvider(Provider):
             t.detail = {"path": str(self.template_dir(t.id))}
         return templates
 
-    def _known(self, template_id: str, statuses: tuple[str, ...] = STATUSES) -> Template:
-        template = self.catalog.get_template(template_id)
-        if template is None or template.status not in statuses:
-            raise NotFound(f"no template {template_id!r} (env list shows the existing ones)")
-        return template
-
-    def set_status(self, template_id: str, status: str) -> Template:
-        self._known(template_id)
-        if not self._update(template_id, f"marking {template_id} {status}", status=status):
-            raise NotFound(f"no template {template_id!r}")
-        return self.catalog.get_template(template_id)
-
-    def set_pinned(self, template_id: str, pinned: bool) -> Template:
-        self._known(template_id)
-        self._update(template_id, f"{'pinning' if pinned else 'unpinning'} {template_id}", pinned=int(pinned))
-        return self.catalog.get_template(template_id)
-
     def _update(self, template_id: str, doing: str, **fields) -> bool:
         try:
             return self.catalog.update_template(template_id, expect=STATUSES, **fields)
         except (OSError, sqlite3.Error) as exc:
             raise self._failure(exc, doing, "run it again once that is fixed") from None
-
-    def delete_template(self, template_id: str) -> None:
-        template = self._known(template_id, (*STATUSES, DELETING))
-        if template.status != DELETING:
-            self.catalog.begin_delete(template_id, owner=self.token)
-        self._finish_delete(template_id)
-
-    def begin_delete(self, template_id: str) -> Template:
-        return self.catalog.begin_delete(template_id, owner=self.token)
-
-    def cancel_delete(self, template: Template) -> None:
-        self.catalog.cancel_delete(template.id, status=str(template.status))
-
-    def delete_unused_template(self, template_id: str) -> list[str]:
-        # "No environment uses it" and the switch to deleting in one transaction: a deploy registers
-        # its environment in a transaction that checks the status, so one of the two always loses.
-        users = self.catalog.begin_delete(template_id, owner=self.token, unless_used=True)
-        if isinstance(users, list):
-            return users
-        self._finish_delete(template_id)
-        return []
 
     def _finish_delete(self, template_id: str) -> None:
         self._remove_template_files(template_id)

@@ -447,3 +447,54 @@ class SqliteCatalog:
 
     def environment_rows(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM environments ORDER BY created_at, id").fetchall()
+
+
+class SqliteTemplates:
+    """The template-catalog operations of a ``Provider`` whose catalog is a ``SqliteCatalog``
+    (``self.catalog``, ``self.token``): put before ``Provider`` in the bases. The provider gives
+    ``_finish_delete`` (removing the template's data, then its row) and may wrap writes in ``_update``."""
+
+    def _known(self, template_id: str, statuses: tuple[str, ...] = STATUSES) -> Template:
+        template = self.catalog.get_template(template_id)
+        if template is None or template.status not in statuses:
+            raise NotFound(f"no template {template_id!r} (env list shows the existing ones)")
+        return template
+
+    def _update(self, template_id: str, doing: str, **fields) -> bool:
+        """Change a usable template's row (``doing`` names the change for an error message)."""
+        return self.catalog.update_template(template_id, expect=STATUSES, **fields)
+
+    def _finish_delete(self, template_id: str) -> None:
+        raise NotImplementedError
+
+    def set_status(self, template_id: str, status: str) -> Template:
+        self._known(template_id)
+        if not self._update(template_id, f"marking {template_id} {status}", status=status):
+            raise NotFound(f"no template {template_id!r}")
+        return self.catalog.get_template(template_id)
+
+    def set_pinned(self, template_id: str, pinned: bool) -> Template:
+        self._known(template_id)
+        self._update(template_id, f"{'pinning' if pinned else 'unpinning'} {template_id}", pinned=int(pinned))
+        return self.catalog.get_template(template_id)
+
+    def delete_template(self, template_id: str) -> None:
+        template = self._known(template_id, (*STATUSES, DELETING))
+        if template.status != DELETING:
+            self.catalog.begin_delete(template_id, owner=self.token)
+        self._finish_delete(template_id)
+
+    def begin_delete(self, template_id: str) -> Template:
+        return self.catalog.begin_delete(template_id, owner=self.token)
+
+    def cancel_delete(self, template: Template) -> None:
+        self.catalog.cancel_delete(template.id, status=str(template.status))
+
+    def delete_unused_template(self, template_id: str) -> list[str]:
+        # "No environment uses it" and the switch to deleting in one transaction: a deploy registers
+        # its environment in a transaction that checks the status, so one of the two always loses.
+        users = self.catalog.begin_delete(template_id, owner=self.token, unless_used=True)
+        if isinstance(users, list):
+            return users
+        self._finish_delete(template_id)
+        return []

@@ -59,7 +59,14 @@ from .. import clone
 from ..catalog import BUILT, DELETING, SAVING, STATUSES, VERIFIED, Template, TemplateMeta, now
 from ..process import is_alive, my_token, run_shell
 from ..provider import Environment, EnvSpec, NotFound, Provider, ProviderError
-from ..sqlite_catalog import SqliteCatalog, read_json, template_document, template_from_document, write_json_atomic
+from ..sqlite_catalog import (
+    SqliteCatalog,
+    SqliteTemplates,
+    read_json,
+    template_document,
+    template_from_document,
+    write_json_atomic,
+)
 from ..tool import run_tool
 from .compose import ComposeFile, Service, load_compose
 from .engine import Engine, EngineError, find_engine
@@ -138,7 +145,7 @@ def _each(items: list[str], work: Callable[[str], None]) -> None:
         raise failures[0]
 
 
-class ContainerProvider(Provider):
+class ContainerProvider(SqliteTemplates, Provider):
     name = "container"
     USES_COMPOSE = True
     BUILDS_AFTER = "deliver"  # it pulls the tags deliver jobs move
@@ -689,43 +696,6 @@ class ContainerProvider(Provider):
         for t in templates:
             t.detail = {"manifest": str(self.template_dir(t.id) / "manifest.json")}
         return templates
-
-    def _known(self, template_id: str, statuses: tuple[str, ...] = STATUSES) -> Template:
-        template = self.catalog.get_template(template_id)
-        if template is None or template.status not in statuses:
-            raise NotFound(f"no template {template_id!r} (env list shows the existing ones)")
-        return template
-
-    def set_status(self, template_id: str, status: str) -> Template:
-        self._known(template_id)
-        if not self.catalog.update_template(template_id, expect=STATUSES, status=status):
-            raise NotFound(f"no template {template_id!r}")
-        return self.catalog.get_template(template_id)
-
-    def set_pinned(self, template_id: str, pinned: bool) -> Template:
-        self._known(template_id)
-        self.catalog.update_template(template_id, expect=STATUSES, pinned=int(pinned))
-        return self.catalog.get_template(template_id)
-
-    def delete_template(self, template_id: str) -> None:
-        template = self._known(template_id, (*STATUSES, DELETING))
-        if template.status != DELETING:
-            self.catalog.begin_delete(template_id, owner=self.token)
-        self._finish_delete(template_id)
-
-    def begin_delete(self, template_id: str) -> Template:
-        return self.catalog.begin_delete(template_id, owner=self.token)
-
-    def cancel_delete(self, template: Template) -> None:
-        self.catalog.cancel_delete(template.id, status=str(template.status))
-
-    def delete_unused_template(self, template_id: str) -> list[str]:
-        # One transaction decides "unused" and marks it deleting (sqlite_catalog.begin_delete).
-        users = self.catalog.begin_delete(template_id, owner=self.token, unless_used=True)
-        if isinstance(users, list):
-            return users
-        self._finish_delete(template_id)
-        return []
 
     def _finish_delete(self, template_id: str) -> None:
         manifest = read_json(self.template_dir(template_id) / "manifest.json") or {}
