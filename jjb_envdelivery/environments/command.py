@@ -55,7 +55,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from ..model.settings import Setting
 from .catalog import DELETING, SAVING, STATUSES, Template, TemplateMeta, now
-from .process import kill_group, lease_held, new_lease
+from .process import lease_held, new_lease, process_group
 from .provider import Environment, EnvSpec, NotFound, Provider, ProviderError, TemplateGone
 
 PROTOCOL_FILE = "command_protocol.json"
@@ -141,19 +141,15 @@ class CommandProvider(Provider):
         command = str(self.settings[operation])
         timeout = timeout or self.timeout
         try:
-            process = subprocess.Popen(command, shell=True, cwd=self.org_dir, stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, text=True, start_new_session=True)
+            # The tool and its children die with us if we are interrupted (SIGTERM from Jenkins).
+            with process_group(command, cwd=self.org_dir, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True) as process:
+                out, _ = process.communicate(json.dumps(request), timeout=timeout)
         except OSError as exc:
             raise ProviderError(f"command provider: cannot run {operation} ({command!r}): {exc}") from None
-        try:
-            out, _ = process.communicate(json.dumps(request), timeout=timeout)
         except subprocess.TimeoutExpired:
-            kill_group(process)
             raise ProviderError(f"command provider: {operation} ({command!r}) did not finish within "
                                 f"{timeout:g}s and was killed") from None
-        except BaseException:
-            kill_group(process)  # interrupted (SIGTERM from Jenkins): the tool and its children go too
-            raise
         if process.returncode != 0:
             self._failed(operation, command, process.returncode, out)
         try:

@@ -14,6 +14,9 @@ import os
 import signal
 import socket
 import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -86,16 +89,46 @@ def run_shell(command: str, *, cwd=None, env: dict | None = None, timeout: float
     process is interrupted, the whole process group dies (``shell=True`` with ``subprocess.run`` kills
     only the shell and leaves the tool running). Raises ``subprocess.TimeoutExpired`` after the kill.
     ``capture``: stdout and stderr together, as text, in ``.stdout``."""
-    process = subprocess.Popen(command, shell=True, cwd=cwd, env=env, start_new_session=True,
-                               stdout=subprocess.PIPE if capture else None,
-                               stderr=subprocess.STDOUT if capture else None,
-                               text=capture or None)
-    try:
+    with process_group(command, cwd=cwd, env=env, stdout=subprocess.PIPE if capture else None,
+                       stderr=subprocess.STDOUT if capture else None, text=capture or None) as process:
         out, _ = process.communicate(timeout=timeout)
-    except BaseException:
-        kill_group(process)
-        raise
     return subprocess.CompletedProcess(command, process.returncode, out, None)
+
+
+@contextmanager
+def process_group(command: str, **popen_options) -> Iterator[subprocess.Popen]:
+    """Start ``command`` through the shell as the leader of a new session; if anything is raised
+    before the body ends (a timeout, SIGTERM from Jenkins), kill the whole group, then re-raise.
+    SIGTERM and SIGINT that arrive while it starts are held until the ``Popen`` is in hand: raised
+    inside ``Popen`` they would orphan a child that is already running."""
+    process = None
+    try:
+        with signals_deferred():
+            process = subprocess.Popen(command, shell=True, start_new_session=True, **popen_options)
+        yield process
+    except BaseException:
+        if process is not None:
+            kill_group(process)
+        raise
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGTERM and SIGINT for the body, then deliver them to the handlers that were in place.
+    Only the main thread receives Python signals; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: held.append(signum))
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(held):
+            signal.raise_signal(sig)
 
 
 def kill_group(process: subprocess.Popen) -> None:
