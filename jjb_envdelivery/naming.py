@@ -38,6 +38,10 @@ def root_updater_name(org: Organisation) -> str:
     return f"{org.root_folder}/root-updater"
 
 
+def drift_check_name(org: Organisation) -> str:
+    return f"{org.root_folder}/drift-check"
+
+
 def child_updater_name(org: Organisation, project: Project) -> str:
     return f"{org.root_folder}/updater-{project.name}"
 

@@ -41,6 +41,8 @@ class Scope:
     # A team scope's: what the job policy judges its rendered jobs against, and its bounds.
     policy: TeamPolicy | None = None
     limits: Limits = DEFAULT_LIMITS
+    # A renamed project's former name: the items that scope owns in this one's namespace are taken over.
+    adopt_from: str | None = None
 
     @property
     def is_root(self) -> bool:

@@ -12,9 +12,9 @@ import threading
 from .. import __version__
 from ..errors import EnvDeliveryError
 from ..usage import UsageErrorParser
-from . import context, demo, emulator, env, graph, plan, render, update
+from . import context, demo, drift, emulator, env, graph, plan, render, update
 
-SUBCOMMANDS = (demo, render, graph, plan, update, env, context, emulator)
+SUBCOMMANDS = (demo, render, graph, plan, update, drift, env, context, emulator)
 
 EXIT_CODES_EPILOG = """\
 exit status:

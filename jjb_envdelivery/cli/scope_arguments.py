@@ -37,6 +37,9 @@ def add_scope_arguments(parser) -> None:
                         help="a bound on the team scope's work, e.g. jobs=5000 (repeatable)")
     parser.add_argument("jobs_path", nargs="?", type=Path, help="project scope: the team's job YAML directory")
     parser.add_argument("--adopt", action="store_true", help="take over existing items no updater owns")
+    parser.add_argument("--adopt-from", metavar="OLD",
+                        help="project scope: the project's former name; take over the items scope OLD owns in this "
+                        "scope's namespace (baked in by the root from the org file's renamed-from)")
     parser.add_argument("--allow-empty", action="store_true",
                         help="let a scope that generates nothing delete all its items")
     parser.add_argument("--cache-dir", type=Path, help="where scope caches live (default ~/.cache/jjb-envdelivery)")
@@ -45,7 +48,7 @@ def add_scope_arguments(parser) -> None:
 def scope_request(args) -> ScopeRequest:
     return ScopeRequest(args.scope, org_file=args.org_file, namespace=args.namespace, releases=tuple(args.release),
                         root_folder=args.root_folder, jobs_path=args.jobs_path, build_timeout=args.build_timeout,
-                        policy=_policy(args), limits=tuple(args.limit))
+                        policy=_policy(args), limits=tuple(args.limit), adopt_from=args.adopt_from)
 
 
 def _policy(args) -> TeamPolicy | None:

@@ -24,6 +24,8 @@ def add_parser(commands) -> None:
     add_scope_arguments(update)
     update.add_argument("--workers", type=int, default=4, help="parallel uploads (default 4)")
     update.add_argument("--json", action="store_true", help="print the report as JSON")
+    update.add_argument("--refresh", action="store_true",
+                        help="read every item's live config.xml first and push again what drifted on the server")
     update.set_defaults(run=run_update)
 
     boot = commands.add_parser(
@@ -47,7 +49,7 @@ def add_parser(commands) -> None:
 def run_update(args) -> int:
     report = update_request(scope_request(args), args.conf, workers=args.workers, adopt=args.adopt,
                             allow_empty=args.allow_empty, cache_root=args.cache_dir,
-                            progress_stream=None if args.json else sys.stderr)
+                            progress_stream=None if args.json else sys.stderr, refresh=args.refresh)
     print_report(report, args.json)
     return 0 if report.ok else 1
 

@@ -71,7 +71,7 @@ import requests
 
 from ..model.settings import CredentialNeed, Setting
 from .catalog import BUILT, DELETING, SAVING, STATUSES, Template, TemplateMeta, now
-from .process import lease_held, new_lease, run_shell
+from .process import lease_held, new_lease, run_shell, signals_deferred
 from .provider import Environment, EnvSpec, NotFound, Provider, ProviderError, TemplateGone
 from .tool import run_tool
 
@@ -303,15 +303,21 @@ class SkytapProvider(Provider):
     def provision(self, spec: EnvSpec, ephemeral: bool) -> Environment:
         info = {"variant": spec.variant, "release": spec.release, "purpose": spec.purpose, "template": None,
                 "created_at": now()}
-        env_id = self._register_env(self.settings["base-template"],
-                                    self._unique_name(spec.purpose, spec.config["name"]), info, ephemeral)
-        env = self._environment({"id": env_id, "description": ENV_MARK + json.dumps(info), "runstate": "running"})
+        env_id = None
         try:
+            # A SIGTERM held until the id is in hand: raised between Skytap's answer and here it would
+            # leave an environment nobody deletes until the next command's recover().
+            with signals_deferred():
+                env_id = self._register_env(self.settings["base-template"],
+                                            self._unique_name(spec.purpose, spec.config["name"]), info, ephemeral)
+            env = self._environment({"id": env_id, "description": ENV_MARK + json.dumps(info),
+                                     "runstate": "running"})
             self.start(env_id)
             env.versions = run_tool(spec.tool_command, spec.config, spec.artifacts_dir, env_id, cwd=None,
                                     env=self._env_vars(env), timeout=self.command_timeout)
         except BaseException:
-            self._delete_env_quietly(env_id)
+            if env_id is not None:
+                self._delete_env_quietly(env_id)
             raise
         return env
 
@@ -341,17 +347,20 @@ class SkytapProvider(Provider):
         (``check_deployable``): gc, which marks first and lists second, sees one or the other."""
         info = {"variant": template.variant, "release": template.release, "purpose": purpose,
                 "template": template.id, "created_at": now()}
+        env_id = None
         try:
-            env_id = self._register_env(template.id, self._unique_name(purpose, template.variant, template.release),
-                                        info, ephemeral)
-        except NotFound:
-            # Skytap answers 404 for an environment from a template that no longer exists.
-            raise TemplateGone(f"template {template.id} was deleted while being deployed") from None
-        try:
+            with signals_deferred():  # as in provision: no SIGTERM between Skytap's answer and the id
+                try:
+                    env_id = self._register_env(template.id, self._unique_name(purpose, template.variant,
+                                                                               template.release), info, ephemeral)
+                except NotFound:
+                    # Skytap answers 404 for an environment from a template that no longer exists.
+                    raise TemplateGone(f"template {template.id} was deleted while being deployed") from None
             self.check_deployable(template.id)
             self.start(env_id)
         except BaseException:
-            self._delete_env_quietly(env_id)
+            if env_id is not None:
+                self._delete_env_quietly(env_id)
             raise
         return self._environment({"id": env_id, "description": ENV_MARK + json.dumps(info), "runstate": "running"})
 

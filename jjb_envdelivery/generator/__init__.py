@@ -11,7 +11,7 @@ import yaml
 from ..model.organisation import Namespace, NamespaceKind, Organisation, Project
 from .common import folder
 from .environments import custom_job, variant_jobs
-from .updaters import child_updater_job, root_updater_job
+from .updaters import child_updater_job, drift_check_job, root_updater_job
 from .views import pipeline_view, project_view, release_view
 
 CONTEXT_DEFAULTS = "envdelivery"
@@ -23,6 +23,7 @@ def root_scope_definitions(org: Organisation) -> list[dict]:
         if project.namespace.kind == NamespaceKind.FOLDER:
             entries.append(folder(project.namespace.value, project.description or f"Project {project.name}."))
     entries.append(root_updater_job(org))
+    entries.append(drift_check_job(org))
     entries.extend(child_updater_job(org, project) for project in org.projects)
     if org.environments:
         for variant in org.environments.variants:

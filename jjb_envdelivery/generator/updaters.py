@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import naming
+from .. import naming, ownership
 from ..model.organisation import Organisation, Project
 from .common import delivery_job, git_scm
 
@@ -48,12 +48,32 @@ def root_updater_job(org: Organisation) -> dict:
     )
 
 
+def drift_check_job(org: Organisation) -> dict:
+    """Nightly (``updater.drift-check``): every scope's live items compared with git; fails on drift.
+    It runs where the updaters run, with their credential, and writes nothing."""
+    return delivery_job(
+        naming.drift_check_name(org),
+        f"Drift check of {org.name}: compares the live configuration of the root scope's and every "
+        f"project scope's items with what {org.org_file.name} and the teams' job YAML generate, and "
+        "fails listing what differs. Writes nothing; the scope's next `update --refresh` repairs it.",
+        node=org.updater.label,
+        scm=git_scm(org.jobs_repo),
+        triggers=[{"timed": org.updater.drift_check}],
+        build_timeout=org.updater.build_timeout,
+        wrappers=({"credentials-binding": [{"file": {"credential-id": org.updater.credential_id,
+                                                     "variable": JJB_CONF_VARIABLE}}]},),
+        builders=[{"envdelivery-drift-check": {"org-file": org.org_file.name, "conf-variable": JJB_CONF_VARIABLE}}],
+    )
+
+
 def child_updater_job(org: Organisation, project: Project) -> dict:
     return _updater_job(
         org,
         naming.child_updater_name(org, project),
         f"Child updater of project {project.name}: regenerates the jobs in namespace "
-        f"{project.namespace} from {project.jobs_path}/ in {project.repo.url}.",
+        f"{project.namespace} from {project.jobs_path}/ in {project.repo.url}."
+        # Which scope it manages, for the root: when this job goes, the scope's items go too.
+        + ownership.manages_mark(project.name, str(project.namespace), project.renamed_from),
         # Only changes to the team's job YAML start it, not every commit to the service.
         git_scm(project.repo, included_regions=[f"{project.jobs_path}/.*"]),
         {
@@ -67,5 +87,7 @@ def child_updater_job(org: Organisation, project: Project) -> dict:
             # What the job policy lets the team's jobs use: the child has no org file.
             "policy": _policy(org, project),
             **({"limits": dict(org.limits)} if org.limits else {}),
+            # A renamed project's scope takes over the items its former scope owns in its namespace.
+            **({"adopt-from": project.renamed_from} if project.renamed_from else {}),
         },
     )

@@ -234,7 +234,8 @@ class _Namer:
         self.custom = re.compile(rf"^{root}/env-custom-(?P<line>{lines})$", re.I)
         self.service = re.compile(rf"^(?P<service>.+)-(?P<line>{lines})-(?P<stage>ci|package|deliver)$", re.I)
         self.line = re.compile(rf"(?:^|[-_./])(?P<line>{lines})(?:$|[-_./])", re.I)
-        self.updaters = {naming.root_updater_name(org).lower(): None}
+        # The drift check runs with the updaters' credential, on their agents: it is one of them.
+        self.updaters = {naming.root_updater_name(org).lower(): None, naming.drift_check_name(org).lower(): None}
         self.updaters.update({naming.child_updater_name(org, p).lower(): p.name for p in org.projects})
         self.folders = {p.namespace.value.lower(): p.name for p in org.projects
                         if p.namespace.kind == NamespaceKind.FOLDER}

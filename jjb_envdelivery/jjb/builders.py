@@ -21,6 +21,7 @@ from ..model.policy import CLASS_NAME_PATTERN, UnknownClasses
 CLI = "jjb-envdelivery"
 ENV = "envdelivery-env"
 UPDATE = "envdelivery-update"
+DRIFT_CHECK = "envdelivery-drift-check"
 
 # command -> (required options, optional options), in the order they appear on the line.
 ENV_COMMANDS = {
@@ -284,6 +285,8 @@ def envdelivery_update(registry, xml_parent, data):
         ``updater-label`` and ``updater-credential`` no team job may use (default: nothing granted)
     :arg dict limits: the org file's bounds on the team scope's work, e.g. ``{jobs: 5000}``
         (project scopes only; see ``model.limits.Limits``)
+    :arg str adopt-from: a renamed project's former name: its scope takes over the items the
+        former scope owns in its namespace (project scopes only; the org file's ``renamed-from``)
     :arg int workers: parallel uploads, at least 1 (default 4)
 
     Example::
@@ -315,7 +318,8 @@ def envdelivery_update(registry, xml_parent, data):
     conf_variable = _string(UPDATE, data, "conf-variable", "JJB_CONF", _ENV_VAR,
                             "an environment variable name (letters, digits and '_', not starting with a digit)")
     root_only = {"org-file"}
-    project_only = {"namespace", "releases", "jobs-path", "root-folder", "build-timeout", "policy", "limits"}
+    project_only = {"namespace", "releases", "jobs-path", "root-folder", "build-timeout", "policy", "limits",
+                    "adopt-from"}
     known = {"scope", "conf-variable", "workers"} | (root_only if scope == "root" else project_only)
     _check_known(f"{UPDATE} scope {scope}", data, known)
     words, jobs_path = [CLI, "update", *_option("scope", scope)], []
@@ -330,6 +334,40 @@ def envdelivery_update(registry, xml_parent, data):
                                                 expected="a folder name (letters, digits, '.', '_' and '-')"))
         words += _option("build-timeout", _build_timeout(data))
         words += _policy_words(data) + _limit_words(data)
+        if "adopt-from" in data:
+            words += _option("adopt-from", _string(UPDATE, data, "adopt-from", pattern=NAME_PATTERN,
+                                                   expected="a former project name (letters, digits, '.', '_' "
+                                                   "and '-')"))
     words += _option("workers", _count(UPDATE, data, "workers", 4, "the number of parallel uploads, at least 1"))
     words += ["--conf", f'"${conf_variable}"', *jobs_path]
+    _dispatch_shell(registry, xml_parent, " ".join(words))
+
+
+def envdelivery_drift_check(registry, xml_parent, data):
+    """yaml: envdelivery-drift-check
+    Compare the live configuration of every item of the root scope and of every project scope
+    with what git generates (``jjb-envdelivery drift-check``: ``plan --refresh`` per scope). The
+    step fails, listing the drifted items per scope, when anything differs; it writes nothing.
+
+    Its cost: per scope, one listing request plus one ``config.xml`` GET per item.
+
+    :arg str org-file: the org file, relative to the workspace (default ``delivery.yaml``)
+    :arg str conf-variable: environment variable holding the path of the JJB ini file, bound
+        from a credential (default ``JJB_CONF``)
+
+    Example::
+
+        builders:
+          - envdelivery-drift-check:
+              org-file: delivery.yaml
+              conf-variable: JJB_CONF
+    """
+    if data is None:
+        data = {}
+    _check_mapping(DRIFT_CHECK, data, "{org-file: delivery.yaml}")
+    _check_known(DRIFT_CHECK, data, {"org-file", "conf-variable"})
+    conf_variable = _string(DRIFT_CHECK, data, "conf-variable", "JJB_CONF", _ENV_VAR,
+                            "an environment variable name (letters, digits and '_', not starting with a digit)")
+    words = [CLI, "drift-check", *_option("org-file", _string(DRIFT_CHECK, data, "org-file", "delivery.yaml")),
+             "--conf", f'"${conf_variable}"']
     _dispatch_shell(registry, xml_parent, " ".join(words))

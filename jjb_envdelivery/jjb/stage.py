@@ -59,7 +59,10 @@ def source_of(item) -> str:
 def _mark_owner(items, owner: str) -> None:
     for item in items:
         description = item.data.get("description")
-        if ownership.carries_mark(description if isinstance(description, str) else None):
+        # Only the root scope's YAML (generated from the org file) may carry a manages mark: its
+        # child updaters do. A team's YAML may not forge one, nor an owner mark.
+        if ownership.carries_mark(description if isinstance(description, str) else None,
+                                  manages_allowed=owner == ownership.ROOT_SCOPE):
             raise JenkinsJobsException(
                 f"{item.data['name']}: the description holds an ownership mark; "
                 "only the updater may write one"

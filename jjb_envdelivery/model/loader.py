@@ -14,6 +14,7 @@ from ..errors import ConfigError, check_utf8
 from .limits import Limits
 from .organisation import (
     DEFAULT_BUILD_TIMEOUT,
+    DEFAULT_DRIFT_CHECK,
     MIN_BUILD_TIMEOUT,
     NAME_PATTERN,
     NIGHTLY,
@@ -45,6 +46,8 @@ ORG_FILE_NAME = "delivery.yaml"
 
 CRON_KEYWORDS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 DEFAULT_RETAIN = 5
+# How every mark an updater writes in a description starts (ownership.py, a layer above this one).
+MARK_START = "<!-- jjb-envdelivery"
 
 TOP_KEYS = {
     "organisation": True,
@@ -251,16 +254,18 @@ class _Parser:
 
     def updater(self, node, default_timeout: int) -> Updater | None:
         keys = self.r.mapping(node, "updater", {"label": True, "credential-id": True, "poll": False,
-                                                "build-timeout": False})
+                                                "build-timeout": False, "drift-check": False})
         if keys is None:
             return None
         label = self.r.scalar(keys.get("label"), "updater.label")
         credential = self.name(keys.get("credential-id"), "updater.credential-id")
         poll = self.cron(keys.get("poll"), "updater.poll") if "poll" in keys else "H/5 * * * *"
         timeout = self.build_timeout(keys, "updater.build-timeout", default_timeout)
-        if None in (label, credential, poll, timeout):
+        drift = (self.cron(keys.get("drift-check"), "updater.drift-check") if "drift-check" in keys
+                 else DEFAULT_DRIFT_CHECK)
+        if None in (label, credential, poll, timeout, drift):
             return None
-        return Updater(label=label, credential_id=credential, poll=poll, build_timeout=timeout)
+        return Updater(label=label, credential_id=credential, poll=poll, build_timeout=timeout, drift_check=drift)
 
     def cron(self, node, field: str) -> str | None:
         value = self.r.scalar(node, field)
@@ -309,8 +314,8 @@ class _Parser:
 
     def projects(self, node, root_folder: str | None) -> list[Project]:
         keys = {"name": True, "description": False, "repo": True, "jobs-path": True,
-                "namespace": False, "services": True, "allow": False}
-        projects, service_owner, namespaces = [], {}, []
+                "namespace": False, "services": True, "allow": False, "renamed-from": False}
+        projects, service_owner, namespaces, former = [], {}, [], {}
         if root_folder:
             namespaces.append((Namespace("folder", root_folder), "root-folder", None))
         for where, name, values in self.named_list(node, "projects", keys):
@@ -336,11 +341,49 @@ class _Parser:
                 self.check_namespace_clash(namespace, f"{where}.namespace", values.get("namespace") or values["name"],
                                            namespaces)
                 namespaces.append((namespace, f"{where}.namespace", name))
+            if description is not None and MARK_START in description:
+                self.r.problem(values["description"], f"{where}.description",
+                               "holds an ownership mark ('<!-- jjb-envdelivery ...'); only the updater writes one")
+                description = None
+            renamed_from = None
+            if "renamed-from" in values:
+                renamed_from = self.name(values["renamed-from"], f"{where}.renamed-from")
+                if renamed_from is not None and renamed_from.lower() in former:
+                    self.r.problem(values["renamed-from"], f"{where}.renamed-from",
+                                   f"{renamed_from!r} is already the former name of project "
+                                   f"{former[renamed_from.lower()][3]!r}: one project takes over a former scope")
+                    renamed_from = None
+                elif renamed_from is not None:
+                    former[renamed_from.lower()] = (renamed_from, values["renamed-from"], f"{where}.renamed-from",
+                                                    name)
             if None not in (description, repo, jobs_path, namespace):
                 allow = self.allowances(values["allow"], f"{where}.allow") if "allow" in values else Allowances()
                 projects.append(Project(name=name, description=description, repo=repo, jobs_path=jobs_path,
-                                        namespace=namespace, services=tuple(services), allow=allow))
+                                        namespace=namespace, services=tuple(services), allow=allow,
+                                        renamed_from=renamed_from))
+        self.check_renames(node, former)
         return projects
+
+    def check_renames(self, node, former: dict) -> None:
+        """A former name is no current project's (compared without case, as Jenkins does) and
+        is claimed by one project only."""
+        current = {values_name.lower() for _, values_name, _ in self.named_list_names(node)}
+        for key, (old, old_node, field, name) in former.items():
+            if key in current:
+                who = "the project itself" if key == name.lower() else "a project of this file"
+                self.r.problem(old_node, field, f"{old!r} is the name of {who}: renamed-from names the project's "
+                               "former name, which no project has any more")
+
+    def named_list_names(self, node):
+        """(index, name, node) of each project entry with a usable name, without reporting problems
+        (named_list reported them already)."""
+        items = node.value if isinstance(node, yaml.SequenceNode) else []
+        for index, item in enumerate(items):
+            if not isinstance(item, yaml.MappingNode):
+                continue
+            for key, value in item.value:
+                if getattr(key, "value", None) == "name" and isinstance(value, yaml.ScalarNode):
+                    yield index, value.value, value
 
     def jobs_path(self, node, field: str) -> str | None:
         value = self.r.scalar(node, field)

@@ -38,12 +38,18 @@ class GitRepo:
     credential_id: str | None = None
 
 
+# Nightly, like the environment builds.
+DEFAULT_DRIFT_CHECK = NIGHTLY
+
+
 @dataclass(frozen=True)
 class Updater:
     label: str
     credential_id: str
     poll: str
     build_timeout: int = DEFAULT_BUILD_TIMEOUT
+    # When the drift-check job compares every scope's live items with git (a Jenkins cron spec).
+    drift_check: str = DEFAULT_DRIFT_CHECK
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,9 @@ class Project:
     services: tuple[str, ...]
     # What its jobs may use beyond its namespace (``projects[].allow``; see model.policy).
     allow: Allowances = field(default_factory=Allowances)
+    # ``projects[].renamed-from``: the project's former name. Its scope takes over the items the
+    # former scope owns in its namespace (``--adopt-from``), and the root renames the former folder.
+    renamed_from: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ pushed is what was checked: each scope is rendered once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import EnvDeliveryError
@@ -19,7 +19,7 @@ from ..graph import Graph, build_graph, check_or_raise
 from ..jjb import pipeline
 from ..model.limits import DEFAULT_LIMITS, Limits
 from ..model.loader import load_organisation
-from ..model.organisation import GitRepo, Organisation, Project, ReleaseLine, Updater
+from ..model.organisation import NAME_PATTERN, GitRepo, Organisation, Project, ReleaseLine, Updater
 from ..model.policy import TeamPolicy
 from ..render import (
     RenderResult,
@@ -71,6 +71,7 @@ class ScopeRequest:
     build_timeout: int | None = None  # minutes; None: the default
     policy: TeamPolicy | None = None  # what the root granted; None: nothing
     limits: tuple[str, ...] = ()  # NAME=VALUE
+    adopt_from: str | None = None  # a renamed project's former name (--adopt-from)
 
     @property
     def baked(self) -> bool:
@@ -112,6 +113,8 @@ def _baked_organisation(request: ScopeRequest, scope: Scope) -> Organisation:
 
 
 def _request_org(request: ScopeRequest) -> Organisation | None:
+    if request.adopt_from is not None:
+        _check_adopt_from(request)
     if request.scope == ROOT:
         if request.baked or request.releases or request.jobs_path or request.build_timeout is not None \
                 or request.policy or request.limits:
@@ -136,7 +139,26 @@ def _request_org(request: ScopeRequest) -> Organisation | None:
     return load_organisation(request.org_file)
 
 
+def _check_adopt_from(request: ScopeRequest) -> None:
+    if request.scope == ROOT:
+        raise EnvDeliveryError("the root scope takes no --adopt-from: a project's renamed-from in the org file "
+                               "renames its folder")
+    if not NAME_PATTERN.match(request.adopt_from) or request.adopt_from.lower() == request.scope.lower() \
+            or request.adopt_from == ROOT:
+        raise EnvDeliveryError(f"--adopt-from {request.adopt_from!r}: expected the project's former name (letters, "
+                               f"digits, '.', '_' and '-'), not {request.scope!r} itself nor the root scope")
+
+
 def _resolve_scope(request: ScopeRequest, org: Organisation | None, workdir: Path) -> Scope:
+    """The scope, with what it adopts: --adopt-from, else the project's renamed-from in the org file."""
+    scope = _resolve_scope_itself(request, org, workdir)
+    adopt_from = request.adopt_from
+    if adopt_from is None and org is not None and not scope.is_root:
+        adopt_from = org.project(scope.name).renamed_from
+    return replace(scope, adopt_from=adopt_from) if adopt_from else scope
+
+
+def _resolve_scope_itself(request: ScopeRequest, org: Organisation | None, workdir: Path) -> Scope:
     if org is None:
         timeout = {} if request.build_timeout is None else {"build_timeout": request.build_timeout}
         return project_scope_from_args(request.scope, request.namespace, list(request.releases),

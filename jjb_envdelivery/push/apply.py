@@ -2,8 +2,11 @@
 
 Everything that can be refused is refused before the first write. Writes go folders
 first (so no job misses its folder), then jobs and views in parallel, then deletions.
-Each confirmed write is recorded in the scope's cache at once, so a failed run loses
-nothing and a rerun converges.
+Each confirmed write is recorded in the scope's cache at once (its journal), so a failed or
+killed run loses nothing and a rerun converges. Items whose folder is neither on the server
+nor made by the plan are not sent at all: they fail with one reason, naming the folder.
+The report says what really happened: an item found created by a second run of the same
+scope is "changed", one another scope or no updater owns is left alone and failed.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from .. import ownership
 from ..jjb.rendered import ItemKind, RenderedScope
 from .cache import ScopeCache
-from .client import JenkinsClient, PushError
-from .plan import CHANGE, CREATE, DELETE, KEEP, UNCHANGED, Action, DesiredItem, Plan, item_key
+from .client import JenkinsClient, PushError, already_exists
+from .plan import CHANGE, CREATE, DELETE, KEEP, RENAME, UNCHANGED, Action, DesiredItem, Plan, PlanAction, item_key
 from .progress import Progress
 
 log = logging.getLogger(__name__)
@@ -26,6 +30,10 @@ log = logging.getLogger(__name__)
 # (cloudbees-folder FolderCredentialsProvider$FolderCredentialsProperty; `$` becomes `_-`).
 FOLDER_CREDENTIALS_TAG = ("com.cloudbees.hudson.plugins.folder.properties."
                           "FolderCredentialsProvider_-FolderCredentialsProperty")
+
+
+class MissingParent(PushError):
+    """createItem answered 404: the item's folder is not on the server."""
 
 
 @dataclass
@@ -53,7 +61,15 @@ class UpdateReport:
     def details(self) -> list[str]:
         lines = [f"  refused {a.item_kind} {a.name}: {a.reason}" for a in self.plan.refused]
         lines += [f"  kept {a.item_kind} {a.name}: {a.reason}" for a in self.plan.of(KEEP)]
-        lines += [f"  failed {name}: {why}" for name, why in self.failed]
+        by_reason: dict[str, list[str]] = {}
+        for name, why in self.failed:
+            by_reason.setdefault(why, []).append(name)
+        for why, names in by_reason.items():  # one line per reason: 63 items, one missing folder
+            if len(names) == 1:
+                lines.append(f"  failed {names[0]}: {why}")
+            else:
+                shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+                lines.append(f"  failed {len(names)} items ({shown}): {why}")
         return lines
 
     def to_json(self) -> dict:
@@ -92,28 +108,59 @@ def apply_plan(plan: Plan, client: JenkinsClient, cache: ScopeCache, workers: in
         return report
     lock = threading.Lock()
 
+    missing_folders: dict[str, str] = {}  # lower-cased name -> name, of folders found missing
+
+    def fail(action: Action, why: str) -> None:
+        with lock:
+            report.failed.append((action.name, why))
+        if progress:
+            progress.advance(ok=False)
+
     def run(action: Action) -> None:
-        try:
-            _apply(action, client)
-        except PushError as exc:
+        if action.kind == CREATE:
             with lock:
-                report.failed.append((action.name, str(exc)))
+                folder = _inside_which(action.name, missing_folders)
+            if folder is not None:
+                fail(action, missing_folder_reason(folder))
+                return
+        try:
+            done = _apply(action, client) or action.kind
+        except MissingParent:
+            # createItem in a folder that is not there (404, reference/jenkins-rest.md §2.2): when
+            # the listing could not tell beforehand, the first such answer stops the others.
+            parent = action.name.rpartition("/")[0]
+            with lock:
+                missing_folders.setdefault(parent.lower(), parent)
+            fail(action, missing_folder_reason(parent))
+            return
+        except PushError as exc:
+            fail(action, str(exc))
             log.error("%s %s failed: %s", action.kind, action.name, exc)
-            if progress:
-                progress.advance(ok=False)
             return
         with lock:
-            report.done[action.kind].append(action.name)
+            report.done[done].append(action.name)
             if action.kind == DELETE:
                 cache.forget(_key(action))
             else:
                 item = action.desired
                 cache.record(item.key, item.digest, item.name, item.kind, item.xml)
-        log.info("%s %s %s", action.kind, action.item_kind, action.name)
+        log.info("%s %s %s", done, action.item_kind, action.name)
         if progress:
             progress.advance(ok=True)
 
-    pushes = [a for a in plan.actions if a.kind in (CREATE, CHANGE)]
+    # Folders this plan makes (a renamed folder too, under its new name) are there for what goes in them.
+    planned_folders = {a.name.lower() for a in plan.actions
+                       if a.kind in (CREATE, RENAME) and a.item_kind == ItemKind.FOLDER}
+    pushes = []
+    for action in (a for a in plan.actions if a.kind in (CREATE, CHANGE, RENAME)):
+        folder = _missing_folder(action, planned_folders, client.known_items)
+        if folder is None:
+            pushes.append(action)
+            continue
+        missing_folders.setdefault(folder.lower(), folder)
+        fail(action, missing_folder_reason(folder))
+    for folder in missing_folders.values():
+        log.error("folder %s does not exist on the server: nothing under it was pushed", folder)
     folders = sorted((a for a in pushes if a.item_kind == ItemKind.FOLDER), key=lambda a: a.name.count("/"))
     others = [a for a in pushes if a.item_kind != ItemKind.FOLDER]
     try:
@@ -135,23 +182,77 @@ def apply_plan(plan: Plan, client: JenkinsClient, cache: ScopeCache, workers: in
     return report
 
 
-def _apply(action: Action, client: JenkinsClient) -> None:
+def _apply(action: Action, client: JenkinsClient) -> PlanAction | None:
+    if action.kind == RENAME:  # a renamed project's folder: moved with its items, then its config.xml
+        client.rename_item(action.renamed_from, action.name)
+        _reconfigure(action, client)
+        return CHANGE
     if action.kind == DELETE:
         (client.delete_view if action.item_kind == ItemKind.VIEW else client.delete_item)(action.name)
         return
     xml = action.desired.xml
     if action.item_kind == ItemKind.VIEW:
-        (client.create_view if action.kind == CREATE else client.reconfigure_view)(action.name, xml)
+        if action.kind == CREATE:
+            return _create_view(action, client)
+        client.reconfigure_view(action.name, xml)
     elif action.kind == CREATE:
-        try:
-            client.create_item(action.name, xml)
-        except PushError as exc:
-            # A retried create whose first attempt got through answers "already exists".
-            if exc.status != 400 or "already exists" not in str(exc):
-                raise
-            _reconfigure(action, client)
+        return _create_item(action, client)
     else:
         _reconfigure(action, client)
+    return None
+
+
+def _create_view(action: Action, client: JenkinsClient) -> PlanAction:
+    """createView; a view someone created after the plan is judged by its owner mark, as an item is."""
+    try:
+        client.create_view(action.name, action.desired.xml)
+        return CREATE
+    except PushError as exc:
+        if not already_exists(exc):
+            raise
+    _check_ours(action, client.view_config)
+    client.reconfigure_view(action.name, action.desired.xml)
+    return CHANGE
+
+
+def _check_ours(action: Action, read_config) -> None:
+    """Raise unless the item that appeared after the plan carries this scope's owner mark."""
+    ours = ownership.owner_of(action.desired.description)
+    try:
+        current = ET.fromstring(read_config(action.name).encode("utf-8")).findtext("description")
+    except PushError as exc:
+        raise PushError(f"created by someone else since the plan; could not read its owner ({exc})",
+                        exc.status) from None
+    except ET.ParseError:
+        current = None
+    owner = ownership.owner_of(current)
+    if ours is None or owner != ours:
+        raise PushError(f"created by someone else since the plan (owner {owner or 'none: no updater owns it'}); "
+                        "left as it is")
+
+
+def _create_item(action: Action, client: JenkinsClient) -> PlanAction:
+    """createItem, and what an "already exists" answer means (Jenkins: 400, Hudson.JobAlreadyExists,
+    hudson/model/ItemGroupMixIn.java:147-210; reference/jenkins-rest.md §2.2 step 5).
+
+    To a retry, the item is the one an earlier attempt created before its answer was lost:
+    created. To the first attempt, someone created it after the plan listed the server: when its
+    description carries this scope's owner mark (a second run of the same scope) it is reconfigured
+    (changed); otherwise it is left as it is and the action fails."""
+    try:
+        client.create_item(action.name, action.desired.xml)
+        return CREATE
+    except PushError as exc:
+        if exc.status == 404 and "/" in action.name:
+            raise MissingParent(str(exc), exc.status, exc.attempts) from None
+        if not already_exists(exc):
+            raise
+        if exc.attempts > 1:
+            log.info("create %s: a retry found it: the earlier attempt created it", action.name)
+            return CREATE
+    _check_ours(action, client.job_config)
+    _reconfigure(action, client)
+    return CHANGE
 
 
 def _reconfigure(action: Action, client: JenkinsClient) -> None:
@@ -225,6 +326,28 @@ def _parallel(run, actions: list[Action], workers: int) -> None:
 
 def _inside(name: str, folders: set[str]) -> bool:
     return any(name.lower().startswith(f"{folder}/") for folder in folders)
+
+
+def missing_folder_reason(folder: str) -> str:
+    return f"folder {folder} does not exist on the server: run the root update first (it creates the project folders)"
+
+
+def _missing_folder(action: Action, planned_folders: set[str], known: set[str] | None) -> str | None:
+    """The topmost folder above a CREATE that neither the server listed (`known`: None when
+    this client never listed it) nor the plan creates; None when there is none."""
+    if action.kind != CREATE or known is None:
+        return None
+    parts = action.name.split("/")[:-1]
+    for depth in range(1, len(parts) + 1):
+        folder = "/".join(parts[:depth])
+        if folder.lower() not in known and folder.lower() not in planned_folders:
+            return folder
+    return None
+
+
+def _inside_which(name: str, folders: dict[str, str]) -> str | None:
+    lowered = name.lower()
+    return next((shown for folder, shown in folders.items() if lowered.startswith(f"{folder}/")), None)
 
 
 def _key(action: Action) -> str:

@@ -1,4 +1,7 @@
-"""Progress of a long update: one rewritten line on a terminal, plain lines in CI logs."""
+"""Progress of a long update: one rewritten line on a terminal, plain lines in CI logs.
+
+It counts writes: items created or changed and items deleted alike ("written", not "pushed").
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import time
 
 
 class Progress:
-    def __init__(self, total: int, stream=None, label: str = "pushed", every: float = 0.1):
+    def __init__(self, total: int, stream=None, label: str = "written", every: float = 0.1):
         self.total, self.label = total, label
         self.stream = stream or sys.stderr
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()

@@ -6,14 +6,20 @@ probability ``rate``. Kinds:
 * ``500``/``502``/``503`` (any status): answer that status instead of handling the request;
 * ``reset``: close the connection with a TCP RST and send nothing;
 * ``latency``: wait ``seconds`` and then handle the request normally;
-* ``stall``: send nothing for ``seconds`` (bounded by ``MAX_SECONDS``), then close.
+* ``stall``: send nothing for ``seconds`` (bounded by ``MAX_SECONDS``), then close;
+* ``lost``: handle the request normally (state changes, persisted, logged with its ``write``
+  flag), then close the connection with a TCP RST instead of sending the response: a response
+  lost on the way back (a proxy timing out, a dropped connection), so the client cannot tell a
+  write that happened from one that did not. A client retrying a non-idempotent POST then meets
+  its own earlier write (``createItem`` answers 400 "already exists", ``doDelete`` 404).
 
 Decisions come from one ``random.Random(seed)`` drawn under a lock once per matching rule, so
 the same sequence of requests with the same seed gets the same faults. ``limit`` caps how often
 a rule fires (e.g. "fail the first two createItem calls, then succeed").
 
 Text form (``--fault``): ``KIND:RATE[:SECONDS][:xLIMIT][@PATTERN]``, e.g. ``503:0.2@POST *``,
-``reset:1:x1@POST */createItem``, ``latency:1:0.2``, ``stall:0.1:5@GET /api/json``.
+``reset:1:x1@POST */createItem``, ``latency:1:0.2``, ``stall:0.1:5@GET /api/json``,
+``lost:1:x1@POST */doDelete``.
 """
 
 from __future__ import annotations
@@ -24,12 +30,12 @@ import threading
 from dataclasses import dataclass
 
 MAX_SECONDS = 600.0
-KINDS = ("reset", "latency", "stall")
+KINDS = ("reset", "latency", "stall", "lost")
 
 
 @dataclass
 class Fault:
-    kind: str  # "500", "502", "503", any other 3-digit status, "reset", "latency", "stall"
+    kind: str  # "500", "502", "503", any other 3-digit status, "reset", "latency", "stall", "lost"
     rate: float = 1.0
     pattern: str = "*"  # fnmatch glob on "METHOD /path"
     seconds: float = 0.0  # latency / stall duration
@@ -78,7 +84,7 @@ class Decision:
     """What to do to one request: delay, then maybe fail."""
 
     delay: float = 0.0
-    action: str | None = None  # None, "status", "reset", "stall"
+    action: str | None = None  # None, "status", "reset", "stall", "lost"
     status: int | None = None
     seconds: float = 0.0
 

@@ -475,6 +475,13 @@ class State:
             if q.item is item:
                 del self.queue[qid]
 
+    def rename_item(self, item: Item, new: str) -> None:
+        """AbstractItem.renameTo: the item keeps its config, builds and children (their full
+        names follow their parent's); only its key in the parent changes."""
+        item.parent.items.pop(item.name.lower(), None)
+        item.name = new
+        item.parent.items[new.lower()] = item
+
     def create_view(self, owner: Group, name: str, body: bytes) -> View:
         try:
             root = parse_xml(body)

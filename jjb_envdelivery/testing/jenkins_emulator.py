@@ -88,6 +88,7 @@ from .emulator_state import (
     State,
     View,
     check_good_name,
+    raw_encode,
 )
 
 __all__ = ["Fault", "JenkinsEmulator", "RequestRecord", "main"]
@@ -390,6 +391,8 @@ class Dispatch:
             return self.item_config(item)
         if rest == ["doDelete"]:
             return self.delete_item(item)
+        if rest == ["confirmRename"]:
+            return self.rename_item(item)
         if rest in (["enable"], ["disable"]):
             return self.enable(item, rest[0] == "enable")
         if rest in (["build"], ["buildWithParameters"]) and not item.is_folder:
@@ -525,6 +528,27 @@ class Dispatch:
         self.need("delete")
         self.emu.state.delete_item(item)
         return redirect(self.base + item.parent.path)
+
+    def rename_item(self, item: Item) -> Response:
+        """AbstractItem.doConfirmRename (@RequirePOST): Item/Configure, or Create on the parent and
+        Delete; the trimmed new name checked like a created one, then "unchanged" and "in use"
+        as Failures (400 with X-Error); the item moves with everything in it; 302 to "../NEW"."""
+        if self.method != "POST":
+            raise method_not_allowed()
+        if "configure" not in self.perms:
+            self.need("create")
+            self.need("delete")
+        new = self.params.get("newName")
+        try:
+            new = check_good_name(new)
+        except Failure as exc:
+            raise failure(str(exc)) from None
+        if new == item.name:
+            raise failure("The new name is the same as the current name.")
+        if item.parent.get_item(new) is not None:
+            raise failure(f"The name “{new}” is already in use.")
+        self.emu.state.rename_item(item, new)
+        return redirect(self.base + item.parent.path + "job/" + raw_encode(new))
 
     def enable(self, item: Item, enable: bool) -> Response:
         if self.method != "POST":
@@ -734,6 +758,12 @@ class _Handler(BaseHTTPRequestHandler):
                     emu.dirty = False
                     emu.persist()
             user = dispatch.user
+        if decision.action == "lost":
+            # Handled and persisted above; the answer never leaves: RST instead of the response.
+            self.fault_close(decision)
+            emu.record(RequestRecord(method, raw_path, unquote(query), None, response.write, user,
+                                     decision.label))
+            return
         emu.record(RequestRecord(method, raw_path, unquote(query), response.status,
                                  response.write, user, decision.label))
         self.send(response, head=method == "HEAD")
@@ -1005,7 +1035,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-csrf", action="store_true", help="crumbs off (crumbIssuer answers 404)")
     p.add_argument("--fault", action="append", type=_fault, default=[],
                    metavar="KIND:RATE[:SECONDS][:xLIMIT][@PATTERN]",
-                   help="KIND: a status (500, 502, 503...), reset, latency or stall; "
+                   help="KIND: a status (500, 502, 503...), reset, latency, stall or lost; "
                         "PATTERN: glob on 'METHOD /path'")
     p.add_argument("--seed", type=int, default=0, help="fault seed")
     p.add_argument("--plugins", help="YAML/JSON list of {shortName, version, longName}")

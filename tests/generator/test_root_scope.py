@@ -66,7 +66,7 @@ def shell_commands(job):
 
 def test_inventory(org, items):
     folders = {"delivery", "platform", "identity", "compute", "network", "storage"}  # portal uses a prefix
-    updaters = {"delivery/root-updater"} | {f"delivery/updater-{p.name}" for p in org.projects}
+    updaters = {"delivery/root-updater", "delivery/drift-check"} | {f"delivery/updater-{p.name}" for p in org.projects}
     env_jobs = {n for n in items if n.startswith("delivery/env-")}
     # minimal and full on three lines, almost-production on two; plus one custom job per line.
     assert len(env_jobs) == (3 + 3 + 2) * 3 + 3
@@ -256,7 +256,7 @@ def test_every_job_fails_after_its_build_timeout(org, items):
     FAILURE (operations/FailOperation.java:43-62). The legacy elements ``timeoutMinutes`` and
     ``failBuild`` directly under the wrapper are transient and migrated only when ``strategy`` or
     ``operationList`` is missing (BuildTimeoutWrapper.java:216-238), so they must not appear."""
-    expected = {"delivery/root-updater": 20}
+    expected = {"delivery/root-updater": 20, naming.drift_check_name(org): 20}
     expected |= {naming.child_updater_name(org, p): 20 for p in org.projects}
     for variant in org.environments.variants:
         for release in variant.release_lines:

@@ -23,7 +23,7 @@ def run(*argv) -> int:
 def test_check_only_passes(tiny_org, capsys):
     assert run(tiny_org, "--check-only") == 0
     out = capsys.readouterr().out
-    assert out.startswith("graph checked: 30 nodes (") and out.rstrip().endswith("no problems")
+    assert out.startswith("graph checked: 31 nodes (") and out.rstrip().endswith("no problems")
 
 
 def test_problems_exit_1_and_still_write_the_picture(tiny_org, tmp_path, capsys):

@@ -61,14 +61,14 @@ def test_example_counts_follow_from_the_org(example):
     assert graph.count_nodes() == {
         "ci": 40 * 3, "package": 40 * 3, "deliver": 40 * 3,
         "env-build": env_lines, "env-verify": env_lines, "env-gc": env_lines, "env-custom": lines,
-        "updater": 1 + len(org.projects), "folder": folders,
+        "updater": 2 + len(org.projects), "folder": folders,  # root updater, drift check, child updaters
         # every service has its own repository, plus the teams' repos and the central jobs repo
         "repo": len(services) + len(org.projects) + 1,
     }
     tool = org.environments.provisioning_tool.service
     # Each variant's build job waits for the package jobs of its services and of the tool.
     upstreams = sum(len(set(v.services) | {tool}) * len(v.release_lines) for v in variants)
-    root_items = folders + 1 + len(org.projects) + 3 * env_lines + lines
+    root_items = folders + 2 + len(org.projects) + 3 * env_lines + lines  # + root updater, drift check
     assert graph.count_edges() == {
         "scm": 40 * 3 + len(org.projects) + 1,  # CI jobs, child updaters, root updater
         # CI -> package -> deliver, package -> env build, build -> verify -> gc

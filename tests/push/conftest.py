@@ -57,6 +57,15 @@ def conf(emu, tmp_path) -> Path:
     return write_conf(emu, tmp_path / "jenkins_jobs.ini")
 
 
+SMALL_ORG = Path(__file__).parents[1] / "render" / "fixtures" / "small-org"
+
+
+@pytest.fixture
+def small(tmp_path) -> Path:
+    """A writable copy of the small organisation (two teams, plain JJB jobs)."""
+    return Path(shutil.copytree(SMALL_ORG, tmp_path / "org"))
+
+
 @pytest.fixture
 def org_copy(example_org_dir, tmp_path) -> Path:
     """A writable copy of the example organisation (the jobs repo with the teams' repos inside)."""

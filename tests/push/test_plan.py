@@ -5,20 +5,12 @@ following update does."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from jjb_envdelivery.cli.main import main
 from jjb_envdelivery.push.diff import config_diff, normalise
-
-SMALL_ORG = Path(__file__).parents[1] / "render" / "fixtures" / "small-org"
-
-
-@pytest.fixture
-def small(tmp_path):
-    return Path(shutil.copytree(SMALL_ORG, tmp_path / "org"))
 
 
 @pytest.fixture

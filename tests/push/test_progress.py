@@ -21,8 +21,8 @@ def test_ci_log_gets_a_line_every_tenth():
     progress.finish()
     lines = log.getvalue().splitlines()
     assert len(lines) == 10
-    assert re.fullmatch(r"\[ 10/100\] pushed, [\d.]+/s, 1 failed", lines[0])
-    assert re.fullmatch(r"\[100/100\] pushed, [\d.]+/s, 2 failed", lines[-1])
+    assert re.fullmatch(r"\[ 10/100\] written, [\d.]+/s, 1 failed", lines[0])
+    assert re.fullmatch(r"\[100/100\] written, [\d.]+/s, 2 failed", lines[-1])
     assert "\r" not in log.getvalue()
 
 
@@ -34,7 +34,7 @@ def test_terminal_line_is_rewritten():
     progress.finish()
     text = screen.getvalue()
     assert text.count("\r") == 3 and text.endswith("\n")
-    assert text.rstrip().split("\r")[-1].startswith("[3/3] pushed")
+    assert text.rstrip().split("\r")[-1].startswith("[3/3] written")
 
 
 def test_small_runs_still_report_the_end():

@@ -3,20 +3,10 @@ that a rerun repairs, refusals, ownership and stale items."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 from jjb_envdelivery.cli.main import main
 from jjb_envdelivery.testing.emulator_faults import Fault
-
-SMALL_ORG = Path(__file__).parents[1] / "render" / "fixtures" / "small-org"
-
-
-@pytest.fixture
-def small(tmp_path):
-    return Path(shutil.copytree(SMALL_ORG, tmp_path / "org"))
 
 
 @pytest.fixture
@@ -136,11 +126,13 @@ def test_stale_items_are_deleted_only_with_our_mark(emu, update, small, conf):
     emu.clear_log()
     code, out, row = update("payments")
     assert code == 0 and "2 created, 0 changed, 2 deleted" in row
-    assert sorted(n for n in emu.jobs() if n.endswith(("-lint", "-check"))) == [
+    assert sorted(n for n in emu.jobs() if n.startswith("payments/") and n.endswith(("-lint", "-check"))) == [
         "payments/billing-current-check", "payments/billing-upcoming-check"]
 
 
-def test_stale_folder_holding_a_teams_jobs_is_kept(emu, update, small):
+def test_stale_folder_of_a_removed_project_goes_with_its_jobs(emu, update, small):
+    """Issue finding 2: the folder used to be kept ("stale, but it holds 6 item(s) other scopes
+    own") and the removed team's jobs kept running; the root now retires the scope."""
     update("root")
     update("payments")
     text = (small / "delivery.yaml").read_text()
@@ -158,9 +150,10 @@ def test_stale_folder_holding_a_teams_jobs_is_kept(emu, update, small):
     emu.clear_log()
     code, out, row = update("root")
     assert code == 0
-    assert "kept folder payments: stale, but it holds 6 item(s) other scopes own" in out
+    assert "kept folder payments" not in out
+    assert ("POST", "/job/payments/doDelete") in writes(emu)  # its 6 jobs go with it
     assert ("POST", "/job/delivery/job/updater-payments/doDelete") in writes(emu)
-    assert "payments/billing-current-lint" in emu.jobs()
+    assert not any(n == "payments" or n.startswith("payments/") for n in emu.jobs())
 
 
 def test_deleted_items_leave_the_cache(emu, update, small, tmp_path):

@@ -40,7 +40,7 @@ def jenkins_jobs_test(paths: list[Path], out: Path, recursive: bool) -> None:
 def test_small_org_layout(small_org, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["render", str(small_org), "-o", str(out)]) == 0
-    assert "rendered 22 jobs and 6 views in 3 scopes: 28 files" in capsys.readouterr().out
+    assert "rendered 23 jobs and 6 views in 3 scopes: 29 files" in capsys.readouterr().out
     files = tree(out)
     assert all(name.endswith("/config.xml") for name in files)
     assert "payments/billing-current-lint/config.xml" in files
@@ -85,9 +85,9 @@ def test_example_org_equals_plain_jenkins_jobs_test(example_org_dir, tmp_path, r
         example_org_dir, tmp_path,
         [(p.name, p.repo.local_checkout / p.jobs_path) for p in org.projects])
     # About 400 jobs, like the paper's organisation: 40 services x 3 release lines x 3 jobs,
-    # plus folders, updaters, environment jobs; and the views.
+    # plus 6 folders, 7 updaters, the drift check and 27 environment jobs; and the views.
     jobs = [name for name in rendered if not name.startswith(("project-", "release-", "pipeline-"))]
-    assert len(jobs) == 40 * 3 * 3 + 6 + 7 + 27
+    assert len(jobs) == 40 * 3 * 3 + 6 + 7 + 1 + 27
 
 
 def test_invalid_org_writes_nothing(small_org, tmp_path, capsys):

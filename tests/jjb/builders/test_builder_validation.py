@@ -26,6 +26,7 @@ from .conftest import jjb_pipeline, origin
 
 ENV = "envdelivery-env"
 UPDATE = "envdelivery-update"
+DRIFT = "envdelivery-drift-check"
 
 GOOD_BUILD = {"command": "build", "variant": "minimal", "release": "current"}
 GOOD_GC = {"command": "gc", "variant": "minimal", "release": "current", "keep": 3}
@@ -158,8 +159,20 @@ CASES = [
     *(pytest.param(UPDATE, {**GOOD_PROJECT, "limits": value}, InvalidAttributeError,
                    "is an invalid value for attribute builder.envdelivery-update.limits", id=f"update-limits={value!r}")
       for value in ("x", {"jobs": 0}, {"jobs": -1}, {"jobs": 2.5}, {"jobs": True}, {"nonsense": 5})),
+    *(pytest.param(UPDATE, {**GOOD_PROJECT, "adopt-from": value}, InvalidAttributeError,
+                   "is an invalid value for attribute builder.envdelivery-update.adopt-from",
+                   id=f"update-adopt-from={value!r}")
+      for value in ("bad name", "x; rm -rf /", "", ["old"])),
     _other(UPDATE, {**GOOD_ROOT, "policy": {}},
            "builder.envdelivery-update scope root: unknown option(s) policy", "root-with-policy"),
+    # envdelivery-drift-check
+    _other(DRIFT, ["delivery.yaml"], "builder.envdelivery-drift-check: expected a mapping of options", "list"),
+    *(_invalid(DRIFT, {}, "org-file", value, "a non-empty string") for value in NOT_STRINGS),
+    *(_invalid(DRIFT, {}, "conf-variable", value,
+               "an environment variable name (letters, digits and '_', not starting with a digit)")
+      for value in (5, None, "", "1ABC", 'X"; cat /etc/passwd; "')),
+    _other(DRIFT, {"scope": "root"},
+           "builder.envdelivery-drift-check: unknown option(s) scope; known are: conf-variable, org-file", "unknown"),
 ]
 
 
@@ -197,12 +210,13 @@ def test_bad_option_through_render(tmp_path, component, data, error_type, messag
 
 
 def test_the_cases_cover_every_option():
-    """Every documented option of both builders has bad-input cases."""
+    """Every documented option of each builder has bad-input cases."""
     covered = {(values[0], key) for values in (case.values for case in CASES) if isinstance(values[1], dict)
                for key in re.findall(r"builder\.[\w-]+\.([\w-]+)", values[3])}
     covered |= {(values[0], "mapping") for values in (case.values for case in CASES)
                 if "expected a mapping of options" in values[3]}
-    for component, function in ((ENV, builders.envdelivery_env), (UPDATE, builders.envdelivery_update)):
+    for component, function in ((ENV, builders.envdelivery_env), (UPDATE, builders.envdelivery_update),
+                                (DRIFT, builders.envdelivery_drift_check)):
         options = re.findall(r":arg \w+ ([\w-]+):", function.__doc__)
         assert options
         for option in [*options, "mapping"]:
@@ -226,6 +240,10 @@ def test_the_cases_cover_every_option():
      "--build-timeout 60 --allow-label pay-build --allow-credential pay-git --allow-upstream web-ui-current-deliver "
      "--allow-class hudson.plugins.groovy.SystemGroovy --updater-label jjb --updater-credential jjb-ini "
      "--unknown-classes allow --limit jobs=50 --workers 4"),
+    (UPDATE, {**GOOD_PROJECT, "adopt-from": "payments-old"}, "--adopt-from payments-old --workers 4"),
+    (DRIFT, {}, 'jjb-envdelivery drift-check --org-file delivery.yaml --conf "$JJB_CONF"'),
+    (DRIFT, {"org-file": "org/my delivery.yaml", "conf-variable": "INI"},
+     "jjb-envdelivery drift-check --org-file 'org/my delivery.yaml' --conf \"$INI\""),
     (ENV, {**GOOD_GC, "keep": "2"}, "--keep 2"),
     (ENV, {**GOOD_BUILD, "variant": "odd name; rm -rf /"}, "--variant 'odd name; rm -rf /'"),
 ])

@@ -98,7 +98,8 @@ def test_baseline_hides_the_distribution(cli_runs, tmp_path):
     for key in ("builders", "pkg_resources", "importlib.metadata"):
         installed = set(lines["installed"][key].split())
         baseline = set(lines["baseline"][key].split())
-        ours = {"envdelivery-env", "envdelivery-update", "envdelivery-copy"} if key == "builders" else {cli_runs.DIST}
+        ours = {"envdelivery-env", "envdelivery-update", "envdelivery-copy",
+                "envdelivery-drift-check"} if key == "builders" else {cli_runs.DIST}
         assert ours <= installed, key
         assert installed - baseline == ours, key
         assert baseline <= installed, key
