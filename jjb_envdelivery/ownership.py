@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from jenkins_jobs.constants import MAGIC_MANAGE_STRING as JJB_MARKER
 
+# Only items the root scope owns may say which scope a child updater manages.
+from .model.organisation import ROOT_SCOPE  # noqa: F401 - re-exported for jjb.stage
+
 MARK_PREFIX = "<!-- jjb-envdelivery owner: "
-# The root scope's name (scopes.ROOT): only items it owns may say which scope a child updater manages.
-ROOT_SCOPE = "root"
 _MARK = re.compile(r"<!-- jjb-envdelivery owner: ([A-Za-z0-9._-]+) -->")
 
 

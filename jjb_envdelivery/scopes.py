@@ -17,6 +17,7 @@ from .model.limits import DEFAULT_LIMITS, Limits
 from .model.organisation import (
     DEFAULT_BUILD_TIMEOUT,
     MIN_BUILD_TIMEOUT,
+    ROOT_SCOPE,
     Namespace,
     NamespaceKind,
     Organisation,
@@ -24,7 +25,7 @@ from .model.organisation import (
 )
 from .model.policy import TeamPolicy
 
-ROOT = "root"
+ROOT = ROOT_SCOPE
 
 
 @dataclass(frozen=True)

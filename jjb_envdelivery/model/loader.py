@@ -19,6 +19,7 @@ from .organisation import (
     NAME_PATTERN,
     NIGHTLY,
     PREFIX_PATTERN,
+    ROOT_SCOPE,
     CredentialBinding,
     Environments,
     GitRepo,
@@ -319,6 +320,11 @@ class _Parser:
         if root_folder:
             namespaces.append((Namespace("folder", root_folder), "root-folder", None))
         for where, name, values in self.named_list(node, "projects", keys):
+            if name.lower() == ROOT_SCOPE:
+                self.r.problem(values["name"], f"{where}.name",
+                               f"{name!r} is the root scope's name (its owner marks are the root updater's); "
+                               "pick another project name")
+                continue
             description = self.r.scalar(values.get("description"), f"{where}.description", default="")
             repo = self.repo(values.get("repo"), f"{where}.repo")
             jobs_path = self.jobs_path(values.get("jobs-path"), f"{where}.jobs-path")
@@ -348,7 +354,11 @@ class _Parser:
             renamed_from = None
             if "renamed-from" in values:
                 renamed_from = self.name(values["renamed-from"], f"{where}.renamed-from")
-                if renamed_from is not None and renamed_from.lower() in former:
+                if renamed_from is not None and renamed_from.lower() == ROOT_SCOPE:
+                    self.r.problem(values["renamed-from"], f"{where}.renamed-from",
+                                   "'root' is the root scope's name: no project was ever called that")
+                    renamed_from = None
+                elif renamed_from is not None and renamed_from.lower() in former:
                     self.r.problem(values["renamed-from"], f"{where}.renamed-from",
                                    f"{renamed_from!r} is already the former name of project "
                                    f"{former[renamed_from.lower()][3]!r}: one project takes over a former scope")

@@ -38,6 +38,9 @@ class GitRepo:
     credential_id: str | None = None
 
 
+# The root scope's name: what the root updater's owner marks say, so no project may take it.
+ROOT_SCOPE = "root"
+
 # Nightly, like the environment builds.
 DEFAULT_DRIFT_CHECK = NIGHTLY
 

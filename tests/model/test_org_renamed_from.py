@@ -72,3 +72,14 @@ def test_a_description_may_not_carry_a_mark(tmp_path):
     found = problems(tmp_path, a="description: 'x <!-- jjb-envdelivery manages: web folder:web -->'")
     assert any("/delivery.yaml:16: projects[0].description: holds an ownership mark" in p for p in found), \
         found
+
+
+@pytest.mark.parametrize("name", ["root", "Root"])
+def test_no_project_may_take_the_root_scopes_name(tmp_path, name):
+    """Items the root updater writes carry the owner mark "root", and only root-owned items may say
+    which scope a child updater manages: a project called root would own (and may forge) both."""
+    found = problems(tmp_path, text=ORG.replace("  - name: web\n", f"  - name: {name}\n"))
+    assert any(f"/delivery.yaml:17: projects[1].name: {name!r} is the root scope's name" in p for p in found), found
+    found = problems(tmp_path, a=f"renamed-from: {name}")
+    assert any("/delivery.yaml:16: projects[0].renamed-from: 'root' is the root scope's name" in p
+               for p in found), found
