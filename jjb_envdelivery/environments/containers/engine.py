@@ -146,6 +146,27 @@ class Engine:
             time.sleep(0.2 * (attempt + 1))
         return []
 
+    def labelled(self, kind: str, labels: dict[str, str], what: str) -> list[str]:
+        """The ids (names, for volumes) of the containers, images, networks or volumes that carry
+        every label in ``labels``. Repeated ``--filter label=...`` options are ANDed by Docker and by
+        Podman's ``ps`` and ``network ls``, but ORed by Podman 4.3's ``images`` and ``volume ls``
+        (Debian 12's podman; seen here: a template's gc removed every template's images, and the
+        containers running from them). So: list by the first label alone, then keep what inspect
+        shows carrying them all."""
+        (key, value), *rest = labels.items()
+        listing = {"container": ["ps", "-a", "-q"], "image": ["images", "-q"], "network": ["network", "ls", "-q"],
+                   "volume": ["volume", "ls", "-q"]}[kind]
+        found = self.inspect_listed(kind, [*listing, "--filter", f"label={key}={value}"], what)
+        keep = []
+        for item in found:
+            config = item.get("Config") if isinstance(item.get("Config"), dict) else {}
+            carried = item.get("Labels") or item.get("labels") or config.get("Labels") or {}
+            if all(carried.get(k) == v for k, v in [(key, value), *rest]):
+                name = item.get("Name") if kind == "volume" else item.get("Id") or item.get("id") or item.get("ID")
+                if name:
+                    keep.append(str(name))
+        return list(dict.fromkeys(keep))
+
     def ids(self, args: Sequence[str], what: str) -> list[str]:
         """One id or name per output line (``ps -q``, ``images -q``, ``network ls -q``)."""
         return list(dict.fromkeys(line for line in self.read(args, what).splitlines() if line.strip()))

@@ -193,6 +193,11 @@ class ContainerProvider(SqliteTemplates, Provider):
     def _filter(self, key: str, value: str) -> list[str]:
         return ["--filter", f"label={ROOT_LABEL}={self.root_key}", "--filter", f"label={LABEL}.{key}={value}"]
 
+    def _labelled(self, kind: str, key: str, value: str, what: str) -> list[str]:
+        """This catalog's objects of ``kind`` labelled ``key=value`` (never by two ``--filter label``
+        options alone: Podman ORs them for images and volumes, Engine.labelled)."""
+        return self.engine.labelled(kind, {f"{LABEL}.{key}": value, ROOT_LABEL: self.root_key}, what)
+
     def template_dir(self, template_id: str) -> Path:
         return self.root / "templates" / template_id
 
@@ -531,13 +536,13 @@ class ContainerProvider(SqliteTemplates, Provider):
 
     def _remove_environment_objects(self, env_id: str) -> None:
         """Containers, then networks and volumes, found by label (so also what a killed run made)."""
-        containers = self.engine.ids(["ps", "-a", "-q", *self._filter("env", env_id)], f"listing {env_id}")
+        containers = self._labelled("container", "env", env_id, f"listing {env_id}")
         if containers:
             self.engine.remove(containers, f"removing the containers of {env_id}")
-        networks = self.engine.ids(["network", "ls", "-q", *self._filter("env", env_id)], f"listing {env_id}")
+        networks = self._labelled("network", "env", env_id, f"listing {env_id}")
         if networks:
             self.engine.run(["network", "rm", *networks], f"removing the networks of {env_id}")
-        volumes = self.engine.ids(["volume", "ls", "-q", *self._filter("env", env_id)], f"listing {env_id}")
+        volumes = self._labelled("volume", "env", env_id, f"listing {env_id}")
         if volumes:
             self.engine.run(["volume", "rm", "-f", *volumes], f"removing the volumes of {env_id}")
 
@@ -680,8 +685,7 @@ class ContainerProvider(SqliteTemplates, Provider):
 
     def _remove_local_template(self, template_id: str) -> None:
         """The template's images on this host (by label), then its files."""
-        images = self.engine.ids(["images", "-q", *self._filter("template", template_id)],
-                                 f"listing the images of {template_id}")
+        images = self._labelled("image", "template", template_id, f"listing the images of {template_id}")
         if images:
             self.engine.run(["rmi", "-f", *images], f"removing the images of {template_id}")
         for path in (self.root / "tmp" / f"{template_id}.saving", self.root / "tmp" / f"{template_id}.deleting"):
