@@ -213,6 +213,9 @@ class LocalProvider(SqliteTemplates, Provider):
             if not disk_full(exc):
                 raise
             # Freeing space comes first; the trash in tmp/ tells recover what was going on.
+        # Whatever still runs in the environment goes first (a tool that escaped its group's kill
+        # would write into, or read from, what is being removed: seen once in CI after a SIGTERM).
+        self._kill_leftover_processes(env_id)
         self._remove_environment_files(env_id)
         self.catalog.delete_environment_row(env_id)
 
