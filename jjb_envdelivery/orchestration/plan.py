@@ -10,11 +10,11 @@ from pathlib import Path
 from ..errors import EnvDeliveryError
 from ..jjb import pipeline
 from ..jjb.rendered import ItemKind
-from ..push.apply import desired_items, without_folder_credentials
+from ..push.apply import desired_items
 from ..push.client import PushError, ServerItem
 from ..push.diff import config_diff
 from ..push.plan import CHANGE, DesiredItem, Plan, PlanAction, make_plan
-from ..push.refresh import refresh_plan
+from ..push.refresh import read_live, refresh_plan
 from ..scopes import Scope
 from .checked_render import ScopeRequest, render_request
 from .connection import connect, open_cache
@@ -125,16 +125,14 @@ def plan_only(scope: Scope, rendered: pipeline.RenderedScope, conf: Path, adopt:
                 plan, drifted = refreshed.plan, refreshed.drifted
                 current.update(refreshed.live)
                 unreadable.update(refreshed.unreadable)
-            for a in plan.of(CHANGE):
-                if a.name in current or a.name in unreadable:
-                    continue
-                try:
-                    current[a.name] = (client.view_config(a.name) if a.item_kind == ItemKind.VIEW
-                                       else client.job_config(a.name))
-                    if a.item_kind == ItemKind.FOLDER:  # update keeps the folder's credential store
-                        current[a.name] = without_folder_credentials(current[a.name])
-                except PushError as exc:
-                    unreadable[a.name] = f"could not read its current configuration: {exc}"
+            # The changes refresh did not read already: their current config, for the diff.
+            unread = [a for a in plan.of(CHANGE) if a.name not in current and a.name not in unreadable]
+            try:
+                live, failed = read_live(client, unread)
+            except PushError as exc:
+                raise EnvDeliveryError(refused_message(client.server, exc)) from None
+            current.update(live)
+            unreadable.update(failed)
             source = SERVER
         diffs = {a.name: config_diff(current[a.name], a.desired.xml, a.name)
                  for a in plan.of(CHANGE) if a.name in current}

@@ -46,7 +46,7 @@ def read_live(client: JenkinsClient, actions: list[Action], workers: int = 8) ->
         except PushError as exc:
             if exc.status == 401:
                 raise
-            unreadable[action.name] = f"could not read its live configuration: {exc}"
+            unreadable[action.name] = f"could not read its current configuration: {exc}"
             return
         live[action.name] = without_folder_credentials(text) if action.item_kind == ItemKind.FOLDER else text
 

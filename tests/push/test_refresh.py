@@ -98,7 +98,7 @@ def test_an_unreadable_item_is_pushed_again_by_refresh(pushed, cli):
     pushed.faults.faults.append(Fault("500", rate=1.0, pattern="GET /job/payments/job/billing-current-lint/config.xml"))
     code, out, _ = cli("plan", "payments", "--refresh")
     assert code == 2, out
-    assert f"  change  job {VICTIM}: could not read its live configuration" in out
+    assert f"  change  job {VICTIM}: could not read its current configuration" in out
 
 
 @pytest.mark.parametrize("status", ["401", "403"])
