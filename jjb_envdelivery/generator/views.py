@@ -4,7 +4,7 @@ release line."""
 from __future__ import annotations
 
 from .. import naming
-from ..model.organisation import Organisation, Project
+from ..model.organisation import CI_PIPELINE, Organisation, Project
 
 _REGEX_SPECIAL = set("\\.^$|?*+()[]{}")
 
@@ -42,9 +42,12 @@ def release_view(org: Organisation, release: str) -> dict:
 def pipeline_view(org: Organisation, release: str) -> dict:
     components = []
     for project in org.projects:
+        # The view follows freestyle jobs only (AbstractProject, ProjectUtil.java:126-128): a
+        # Pipeline CI job would make it show nothing, so those services start at their package job.
+        first = "package" if project.ci == CI_PIPELINE else "ci"
         for service in project.services:
             components.append({"name": service,
-                               "initial-job": naming.service_job_name(project.namespace, service, release, "ci")})
+                               "initial-job": naming.service_job_name(project.namespace, service, release, first)})
     if org.environments:
         for variant in org.environments.variants:
             if release in variant.release_lines:

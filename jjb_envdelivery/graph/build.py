@@ -19,6 +19,16 @@ DeliveryPipelineView ``firstJob``/``lastJob`` are ``Jenkins.getItem(name, owner,
 AbstractProject.class)`` (delivery-pipeline ProjectUtil.java:126-128, DeliveryPipelineView.java:535-536);
 ListView ``jobNames`` are the owner's children or, with ``recurse``, names relative to it
 (core ListView.java:218-258).
+
+Pipeline jobs (WorkflowJob) are jobs like the others: their triggers sit in
+PipelineTriggersJobProperty, their SCM in the CpsScmFlowDefinition, and a ReverseBuildTrigger naming
+one fires through ReverseBuildTrigger's RunListener (core ReverseBuildTrigger.java:260-302), so
+the edges are real. A multibranch Pipeline project (WorkflowMultiBranchProject) is an item group
+that never builds: its branch jobs appear only when it indexes its branch sources, each from the
+repository's Jenkinsfile. It is drawn as a MULTIBRANCH node started by that indexing (webhooks,
+and its PeriodicFolderTrigger as a timer), with an SCM edge from each source's repository
+(``policy.sources.repository_url``). Names that go into it (``svc-branches/main``) name a branch
+job no render can see; names of it name no job: the checks say so.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ from .. import naming
 from ..errors import EnvDeliveryError
 from ..jenkins_names import ItemIndex, Lookup, parent_of, split_names
 from ..model.organisation import Namespace, NamespaceKind, Organisation, Project
+from ..policy.sources import branch_sources, repository_url
 from .model import (
     ARTIFACT,
     CI,
@@ -44,6 +55,7 @@ from .model import (
     ENV_VERIFY,
     FOLDER,
     GENERATES,
+    MULTIBRANCH,
     OTHER,
     PACKAGE,
     REPO,
@@ -100,11 +112,20 @@ TIMER_TRIGGERS = frozenset({
     "hudson.triggers.TimerTrigger",
     "org.jenkinsci.plugins.parameterizedscheduler.ParameterizedTimerTrigger",
 })
+# Multibranch Pipeline projects (workflow-multibranch; pipeline-multibranch-defaults' subclass):
+# item groups that index branch sources into branch jobs.
+MULTIBRANCH_PROJECTS = frozenset({
+    "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject",
+    "org.jenkinsci.plugins.pipeline.multibranch.defaults.PipelineMultiBranchDefaultsProject",
+})
+# ComputedFolder's timer: it runs branch indexing (cloudbees-folder computed/PeriodicFolderTrigger).
+PERIODIC_FOLDER_TRIGGER = "com.cloudbees.hudson.plugins.folder.computed.PeriodicFolderTrigger"
+FIELD_BRANCH_SOURCE = "source (jenkins.branch.BranchSource)"
 # Items that hold other items: names resolve through them.
 ITEM_GROUPS = frozenset({
     "com.cloudbees.hudson.plugins.folder.Folder",
-    "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject",
     "jenkins.branch.OrganizationFolder",
+    *MULTIBRANCH_PROJECTS,
 })
 
 
@@ -123,6 +144,7 @@ class JobFacts:
     # CopyArtifactPermissionProperty.projectNameList, each entry as written (XStream reads the
     # list as is: no trimming, CopyArtifactPermissionProperty.java:62); None: no property
     copy_grants: tuple[str, ...] | None = None
+    multibranch: bool = False  # a multibranch Pipeline project (an item group, see the module)
 
     @property
     def declares_upstream(self) -> bool:
@@ -141,6 +163,8 @@ def read_job(name: str, xml: bytes | str) -> JobFacts:
         raise EnvDeliveryError(f"{name}: config.xml does not parse: {exc}") from None
     facts = JobFacts(name, is_group=root.tag in ITEM_GROUPS, root_tag=root.tag,
                      disabled=root.findtext("disabled") == "true")
+    if root.tag in MULTIBRANCH_PROJECTS:
+        return _read_multibranch(facts, root)
     if facts.is_group:
         return facts
     grants = root.find(f"properties/{COPY_PERMISSION}")
@@ -183,6 +207,20 @@ def read_job(name: str, xml: bytes | str) -> JobFacts:
             for projects in element.findall("configs/*/projects"):
                 for child in split_names(projects.text):
                     facts.refs.append((TRIGGER, label, child, False))
+    return facts
+
+
+def _read_multibranch(facts: JobFacts, root: ET.Element) -> JobFacts:
+    """A multibranch project starts its branch jobs by indexing its sources: on their webhooks
+    (SCM events) and on its PeriodicFolderTrigger (ComputedFolder ``triggers``,
+    jenkins-plugin-semantics.md §11.1). Its repositories are its branch sources'."""
+    facts.multibranch = True
+    facts.starts.add(START_SCM)
+    for trigger in root.findall("triggers/*"):
+        facts.starts.add(START_TIMER if trigger.tag == PERIODIC_FOLDER_TRIGGER else START_OTHER)
+    sources = root.find("sources")  # MultiBranchProject.sources; any other BranchSource is not one
+    urls = (repository_url(source) for source in (branch_sources(sources) if sources is not None else ()))
+    facts.scm_urls = [u for u in dict.fromkeys(urls) if u]
     return facts
 
 
@@ -252,6 +290,11 @@ class _Namer:
             project = self.org.project(scope_name)
             node.project = project.name
             node.label = name[len(project.namespace.job_prefix):] if project.namespace.contains(name) else name
+        if facts.multibranch:
+            node.kind = MULTIBRANCH
+            if match := re.match(r"^(?P<service>.+)-branches$", node.label, re.I):
+                node.service = match["service"]
+            return node
         if facts.is_group:
             node.kind = FOLDER
             node.project = node.project or self.folders.get(name.lower())
@@ -340,8 +383,9 @@ def build_graph(scopes: Sequence, org: Organisation, only: Namespace | None = No
         edges.setdefault((edge.source, edge.target, edge.kind), edge)
 
     repo_projects: dict[str, set] = defaultdict(set)
+    multibranches = {name.lower(): name for name, facts in facts_of.items() if facts.multibranch}
     for name, facts in facts_of.items():
-        if START_SCM in facts.starts:
+        if START_SCM in facts.starts and not facts.multibranch:  # multibranch projects: below
             for url in facts.scm_urls:
                 repo = f"repo:{url}"
                 graph.nodes.setdefault(repo, Node(repo, REPO, label=url))
@@ -355,6 +399,7 @@ def build_graph(scopes: Sequence, org: Organisation, only: Namespace | None = No
                 continue
             ref.context = parent_of(name)
             _settle(ref, index.lookup(written, ref.context), unrendered)
+            _into_multibranch(ref, multibranches)
             if ref.resolved:
                 source, target = (ref.resolved, name) if upstream else (name, ref.resolved)
                 add(Edge(source, target, kind, where, name))
@@ -371,10 +416,23 @@ def build_graph(scopes: Sequence, org: Organisation, only: Namespace | None = No
                     ref.resolved = found[0]
                 elif any(p.namespace.contains(below) for p in unrendered):
                     ref.unverified = True
+                _into_multibranch(ref, multibranches)
                 continue
             _settle(ref, index.lookup(written, ref.context), unrendered)
+            _into_multibranch(ref, multibranches)
             if ref.resolved and facts_of[ref.resolved].root_tag in NOT_ABSTRACT_PROJECTS:
                 ref.not_project, ref.resolved = ref.resolved, None
+    # A multibranch project's repository URLs are derived from its sources' fields, so they join
+    # the repository a job names under another spelling of the same URL (scheme, user, '.git').
+    known = {}
+    for repo in (n for n in graph.nodes.values() if n.kind == REPO):
+        known.setdefault(_repo_key(repo.label), repo.id)
+    for name in multibranches.values():
+        for url in facts_of[name].scm_urls:
+            repo = known.setdefault(_repo_key(url), f"repo:{url}")
+            graph.nodes.setdefault(repo, Node(repo, REPO, label=url))
+            repo_projects[repo].add(graph.nodes[name].project)
+            add(Edge(repo, name, SCM, FIELD_BRANCH_SOURCE, name))
     for repo, projects in repo_projects.items():
         graph.nodes[repo].project = next(iter(projects)) if len(projects) == 1 else None
 
@@ -390,6 +448,32 @@ def build_graph(scopes: Sequence, org: Organisation, only: Namespace | None = No
                 add(Edge(updater, item, GENERATES, "", updater))
     graph.edges = list(edges.values())
     return graph
+
+
+def _repo_key(url: str) -> str:
+    """A repository URL compared loosely: host and path, without case, scheme, user, port, a
+    trailing '/' or '.git'; scp-like ``git@host:path`` as ``host/path``."""
+    text = url.strip().lower()
+    if match := re.match(r"^(?:[^@/:]+@)?(?P<host>[^/:]+):(?!//)(?P<path>.*)$", text):  # scp-like
+        text = f"{match['host']}/{match['path']}"
+    else:
+        text = re.sub(r"^[a-z][a-z0-9+.-]*://(?:[^@/]*@)?", "", text)
+        text = re.sub(r"^(?P<host>[^/:]+):\d+(?=/|$)", r"\g<host>", text)
+    text = text.rstrip("/")
+    return text[:-4] if text.endswith(".git") else text
+
+
+def _into_multibranch(ref: Reference, multibranches: dict[str, str]) -> None:
+    """Record the multibranch project a name that found nothing goes into, if any lookup did."""
+    if ref.resolved or ref.folder or ref.unverified or ref.dynamic:
+        return
+    for tried in ref.tried:
+        parts = tried.split("/")
+        for end in range(len(parts) - 1, 0, -1):
+            found = multibranches.get("/".join(parts[:end]).lower())
+            if found:
+                ref.multibranch = found
+                return
 
 
 def _settle(ref: Reference, lookup: Lookup, unrendered: Sequence) -> None:

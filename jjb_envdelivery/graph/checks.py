@@ -20,7 +20,7 @@ from typing import Sequence
 from ..errors import EnvDeliveryError
 from ..jenkins_names import copy_name_match, copy_permitted, parent_of, relative_name_from
 from .build import FIELD_COPY_GRANTS
-from .model import ARTIFACT, ENV_BUILD, TRIGGER, Edge, Graph
+from .model import ARTIFACT, CI, ENV_BUILD, MULTIBRANCH, TRIGGER, Edge, Graph, Reference
 
 
 class GraphCheck(StrEnum):
@@ -103,17 +103,38 @@ def _dangling(graph: Graph, explained: set[int], level: Level = ERROR) -> list[G
     for ref in graph.references:
         if ref.resolved or ref.dynamic or ref.unverified or id(ref) in explained or ref.degrades != (level == WARNING):
             continue
-        if ref.folder:
+        multibranch = graph.nodes.get(ref.folder or ref.multibranch or "")
+        if multibranch is not None and multibranch.kind == MULTIBRANCH:
+            text = _multibranch_text(graph, ref, multibranch.id)
+        elif ref.folder:
             text = f"names {ref.name!r}, which is the folder {ref.folder!r}, not a job"
         elif ref.not_project:
             text = (f"names {ref.name!r}, which is the Pipeline job {ref.not_project!r}: the plugin looks it up "
-                    "as an AbstractProject (ProjectUtil.java:126-128) and finds nothing")
+                    "as an AbstractProject (ProjectUtil.java:126-128) and finds nothing (for a project whose "
+                    "services use envdelivery-pipeline-service, set `ci: pipeline` in the org file: its "
+                    "services' components then start at the package job)")
         else:
             text = f"names {ref.name!r}, which is no job of any scope (looked up {_looked_up(ref.tried)})"
         if ref.broken:
             text += f"; {ref.broken}"
         problems.append(GraphProblem(DANGLING, (ref.job,), ref.field, f"{ref.job}: {ref.field}: {text}", level))
     return sorted(problems, key=lambda p: (p.jobs, p.message))
+
+
+def _multibranch_text(graph: Graph, ref: Reference, project: str) -> str:
+    """Why a name of, or into, a multibranch project is a problem, and what to name instead."""
+    node = graph.nodes[project]
+    lines = [n.id for n in graph.nodes.values()
+             if n.kind == CI and n.project == node.project and n.service and node.service
+             and n.service.lower() == node.service.lower()]
+    instead = f" ({', '.join(sorted(lines))})" if lines else ""
+    if ref.folder:
+        return (f"names {ref.name!r}, which is the multibranch project {project!r}: an item group of branch jobs, it "
+                "never builds itself, so it neither triggers anything nor has artifacts; name the release line's CI "
+                f"job{instead}")
+    return (f"names {ref.name!r}, a branch job of multibranch project {project!r}: branch jobs exist only after "
+            "branch indexing and their properties (triggers, copy permissions) come from the Jenkinsfile, so "
+            f"nothing here can check it; CD jobs must hang off the release line's CI job{instead}")
 
 
 def _describe_edge(edge: Edge) -> str:

@@ -17,6 +17,7 @@ from .model import (
     ENV_VERIFY,
     FOLDER,
     GENERATES,
+    MULTIBRANCH,
     OTHER,
     PACKAGE,
     REPO,
@@ -28,7 +29,7 @@ from .model import (
 
 # One palette for the DOT picture and the HTML page.
 NODE_COLOURS = {
-    REPO: "#eeeeee", UPDATER: "#d9c8f0", FOLDER: "#f5f5f5", CI: "#cfe3ff", PACKAGE: "#d5f0d5",
+    REPO: "#eeeeee", UPDATER: "#d9c8f0", FOLDER: "#f5f5f5", CI: "#cfe3ff", MULTIBRANCH: "#e6f0ff", PACKAGE: "#d5f0d5",
     DELIVER: "#fff0c2", ENV_BUILD: "#ffd9b8", ENV_VERIFY: "#ffc9c9", ENV_GC: "#e0e0e0",
     ENV_CUSTOM: "#f7d4ef", OTHER: "#ffffff",
 }
@@ -85,6 +86,8 @@ def to_dot(graph: Graph, problem_jobs: Iterable[str] = ()) -> str:
                     attrs["shape"] = "cylinder"
                 elif node.kind == UPDATER:
                     attrs["shape"] = "component"
+                elif node.kind == MULTIBRANCH:
+                    attrs["shape"] = "folder"  # an item group of branch jobs, not a job
                 if node.id in flagged:
                     attrs.update(color=PROBLEM_COLOUR, penwidth="2.5")
                 lines.append(f"{indent}{quote(node.id)} {_attrs(**attrs)};")
@@ -106,7 +109,7 @@ def to_dot(graph: Graph, problem_jobs: Iterable[str] = ()) -> str:
 
 def _legend() -> str:
     rows = ["  subgraph cluster_legend {", '    label="legend"; style=rounded; color="#999999";']
-    for kind in (REPO, UPDATER, CI, PACKAGE, DELIVER, ENV_BUILD, ENV_VERIFY, ENV_GC, ENV_CUSTOM, OTHER):
+    for kind in (REPO, UPDATER, CI, MULTIBRANCH, PACKAGE, DELIVER, ENV_BUILD, ENV_VERIFY, ENV_GC, ENV_CUSTOM, OTHER):
         rows.append(f"    {quote('legend:' + kind)} {_attrs(label=kind, fillcolor=NODE_COLOURS[kind])};")
     for kind, (colour, style) in EDGE_STYLES.items():
         rows.append(f"    {quote('legend-edge:' + kind)} [shape=plaintext, style=\"\", label={quote(kind)}];")

@@ -1,7 +1,8 @@
 """A self-contained HTML page of the graph: SVG laid out here, no Graphviz, no external URL.
 
-Layout: stages left to right (repository, CI, package, deliver, env build, verify, gc, custom,
-other), updaters in a row on top, one lane per project (the organisation's root lane first).
+Layout: stages left to right (repository, CI, branches (multibranch projects, when there are
+any), package, deliver, env build, verify, gc, custom, other), updaters in a row on top, one lane
+per project (the organisation's root lane first).
 Views: an overview with each project's jobs of one stage collapsed into one box, one view per
 release line, and all jobs. A few lines of inline JS switch views (also by URL hash: #current)
 and highlight a job's edges on hover.
@@ -24,6 +25,7 @@ from .model import (
     ENV_VERIFY,
     FOLDER,
     GENERATES,
+    MULTIBRANCH,
     OTHER,
     PACKAGE,
     REPO,
@@ -33,9 +35,12 @@ from .model import (
     Node,
 )
 
-COLUMNS = (REPO, CI, PACKAGE, DELIVER, ENV_BUILD, ENV_VERIFY, ENV_GC, ENV_CUSTOM, OTHER)
-COLUMN_TITLES = {REPO: "repository", CI: "CI", PACKAGE: "package", DELIVER: "deliver", ENV_BUILD: "env build",
-                 ENV_VERIFY: "env verify", ENV_GC: "env gc", ENV_CUSTOM: "custom env", OTHER: "other jobs"}
+COLUMNS = (REPO, CI, MULTIBRANCH, PACKAGE, DELIVER, ENV_BUILD, ENV_VERIFY, ENV_GC, ENV_CUSTOM, OTHER)
+COLUMN_TITLES = {REPO: "repository", CI: "CI", MULTIBRANCH: "branches", PACKAGE: "package", DELIVER: "deliver",
+                 ENV_BUILD: "env build", ENV_VERIFY: "env verify", ENV_GC: "env gc", ENV_CUSTOM: "custom env",
+                 OTHER: "other jobs"}
+# Columns drawn only when some node sits in them.
+OPTIONAL_COLUMNS = (MULTIBRANCH, OTHER)
 LEFT, COL_W, BOX_W, BOX_H, ROW_H, PAD, TOP, GUTTER_X = 190, 200, 164, 20, 26, 10, 34, 24
 
 
@@ -82,7 +87,7 @@ def _column(node: Node) -> str | None:
 
 def _used_columns(nodes: Iterable[Node]) -> list[str]:
     used = {_column(n) for n in nodes}
-    return [c for c in COLUMNS if c in used or c != OTHER]
+    return [c for c in COLUMNS if c in used or c not in OPTIONAL_COLUMNS]
 
 
 def _short(text: str, limit: int = 26) -> str:
@@ -195,6 +200,9 @@ def overview_picture(graph: Graph, flagged: set[str]) -> Picture:
                 cell_of[node.id] = cell_id
             if column == REPO:
                 first = f"{len(members)} repositor{'y' if len(members) == 1 else 'ies'}"
+                second = ""
+            elif column == MULTIBRANCH:
+                first = f"{len(members)} multibranch project{'s' if len(members) != 1 else ''}"
                 second = ""
             else:
                 first = f"{len(members)} {COLUMN_TITLES[column]} job{'s' if len(members) != 1 else ''}"
@@ -317,7 +325,7 @@ def svg(picture: Picture, view: str) -> str:
 
 
 def legend() -> str:
-    kinds = (REPO, UPDATER, CI, PACKAGE, DELIVER, ENV_BUILD, ENV_VERIFY, ENV_GC, ENV_CUSTOM, OTHER)
+    kinds = (REPO, UPDATER, CI, MULTIBRANCH, PACKAGE, DELIVER, ENV_BUILD, ENV_VERIFY, ENV_GC, ENV_CUSTOM, OTHER)
     width = 96 * len(kinds)
     out = [f'<svg class="legend" viewBox="0 0 {width} 58" width="{width}" '
            'height="58" role="img" aria-label="legend">']
@@ -396,8 +404,11 @@ def to_html(graph: Graph, title: str, problems: Iterable = ()) -> str:
     if len(graph.release_lines) != 1:
         views.append(("all", "all jobs", detail_picture(graph, flagged)))
     nodes, edges = graph.count_nodes(), graph.count_edges()
-    jobs = sum(count for kind, count in nodes.items() if kind not in (REPO, FOLDER))
-    summary = (f"{jobs} jobs, {nodes.get(FOLDER, 0)} folders (not drawn), {nodes.get(REPO, 0)} repositories; "
+    jobs = sum(count for kind, count in nodes.items() if kind not in (REPO, FOLDER, MULTIBRANCH))
+    branches = nodes.get(MULTIBRANCH, 0)
+    summary = (f"{jobs} jobs, " + (f"{branches} multibranch project{'s' if branches != 1 else ''}, " if branches
+                                   else "")
+               + f"{nodes.get(FOLDER, 0)} folders (not drawn), {nodes.get(REPO, 0)} repositories; "
                "edges: " + ", ".join(f"{edges.get(k, 0)} {k}" for k in EDGE_STYLES)
                + ". Each lane is headed by the updater that generates its jobs. Hover over a job to see its edges.")
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',

@@ -19,6 +19,9 @@ class NodeKind(StrEnum):
     UPDATER = "updater"
     FOLDER = "folder"
     CI = "ci"
+    # A multibranch Pipeline project: an item group whose branch jobs Jenkins creates when it
+    # indexes the repository; started by that indexing (webhooks, scans), it never builds itself.
+    MULTIBRANCH = "multibranch"
     PACKAGE = "package"
     DELIVER = "deliver"
     ENV_BUILD = "env-build"
@@ -50,6 +53,7 @@ REPO, UPDATER, FOLDER, CI, PACKAGE, DELIVER = (NodeKind.REPO, NodeKind.UPDATER, 
                                                NodeKind.PACKAGE, NodeKind.DELIVER)
 ENV_BUILD, ENV_VERIFY, ENV_GC, ENV_CUSTOM, OTHER = (NodeKind.ENV_BUILD, NodeKind.ENV_VERIFY, NodeKind.ENV_GC,
                                                     NodeKind.ENV_CUSTOM, NodeKind.OTHER)
+MULTIBRANCH = NodeKind.MULTIBRANCH
 NODE_KINDS = tuple(NodeKind)
 SCM, TRIGGER, ARTIFACT, GENERATES = EdgeKind.SCM, EdgeKind.TRIGGER, EdgeKind.ARTIFACT, EdgeKind.GENERATES
 VIEW = EdgeKind.VIEW
@@ -78,6 +82,9 @@ class Reference:
     by_fallback: bool = False  # found only by Jenkins's fallback to the full name
     not_project: str = ""  # it resolved to this job, which the consumer's type filter drops
     broken: str = ""  # what the consumer does when the name finds nothing, for messages
+    # it finds nothing, and one of its lookups goes through this multibranch project: it names a
+    # branch job, which exists only after branch indexing, so it cannot be judged here
+    multibranch: str = ""
     degrades: bool = False  # the consumer shows less without it but still works: a warning, not an error
 
 
@@ -99,7 +106,8 @@ class Node:
 
     @property
     def is_job(self) -> bool:
-        return self.kind not in (REPO, FOLDER)
+        """Builds: a job, not a repository or an item group (a folder, a multibranch project)."""
+        return self.kind not in (REPO, FOLDER, MULTIBRANCH)
 
     @property
     def group(self) -> tuple[str, str]:

@@ -13,6 +13,8 @@ import yaml
 from ..errors import ConfigError, check_utf8
 from .limits import Limits
 from .organisation import (
+    CI_FREESTYLE,
+    CI_KINDS,
     DEFAULT_BUILD_TIMEOUT,
     DEFAULT_DRIFT_CHECK,
     MIN_BUILD_TIMEOUT,
@@ -315,7 +317,7 @@ class _Parser:
 
     def projects(self, node, root_folder: str | None) -> list[Project]:
         keys = {"name": True, "description": False, "repo": True, "jobs-path": True,
-                "namespace": False, "services": True, "allow": False, "renamed-from": False}
+                "namespace": False, "services": True, "allow": False, "renamed-from": False, "ci": False}
         projects, service_owner, namespaces, former = [], {}, [], {}
         if root_folder:
             namespaces.append((Namespace("folder", root_folder), "root-folder", None))
@@ -366,11 +368,17 @@ class _Parser:
                 elif renamed_from is not None:
                     former[renamed_from.lower()] = (renamed_from, values["renamed-from"], f"{where}.renamed-from",
                                                     name)
-            if None not in (description, repo, jobs_path, namespace):
+            ci = self.r.scalar(values.get("ci"), f"{where}.ci", default=CI_FREESTYLE)
+            if ci is not None and ci not in CI_KINDS:
+                self.r.problem(values["ci"], f"{where}.ci", f"{ci!r}: expected one of {', '.join(CI_KINDS)} (the "
+                               "kind of CI job the team's services use: envdelivery-service or "
+                               "envdelivery-pipeline-service)")
+                ci = None
+            if None not in (description, repo, jobs_path, namespace, ci):
                 allow = self.allowances(values["allow"], f"{where}.allow") if "allow" in values else Allowances()
                 projects.append(Project(name=name, description=description, repo=repo, jobs_path=jobs_path,
                                         namespace=namespace, services=tuple(services), allow=allow,
-                                        renamed_from=renamed_from))
+                                        renamed_from=renamed_from, ci=ci))
         self.check_renames(node, former)
         return projects
 

@@ -41,6 +41,11 @@ class GitRepo:
 # The root scope's name: what the root updater's owner marks say, so no project may take it.
 ROOT_SCOPE = "root"
 
+# A project's `ci`: its services' CI jobs are freestyle (envdelivery-service) or Pipeline
+# (envdelivery-pipeline-service) jobs.
+CI_FREESTYLE, CI_PIPELINE = "freestyle", "pipeline"
+CI_KINDS = (CI_FREESTYLE, CI_PIPELINE)
+
 # Nightly, like the environment builds.
 DEFAULT_DRIFT_CHECK = NIGHTLY
 
@@ -125,6 +130,9 @@ class Project:
     # ``projects[].renamed-from``: the project's former name. Its scope takes over the items the
     # former scope owns in its namespace (``--adopt-from``), and the root renames the former folder.
     renamed_from: str | None = None
+    # ``projects[].ci``: the kind of CI job its services use (CI_KINDS). The delivery pipeline
+    # views start a Pipeline team's services at the package job: that view shows freestyle jobs only.
+    ci: str = CI_FREESTYLE
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ def plan_only(scope: Scope, rendered: pipeline.RenderedScope, conf: Path, adopt:
             applied = {key: DesiredItem.from_stored_xml(
                 e["name"], e["xml"].encode(), ItemKind.VIEW if e["kind"] == "view" else ItemKind.JOB)
                        for key, e in cache.applied.items()}
-            inventory = {key: ServerItem(d.name, d.kind, d.description) for key, d in applied.items()}
+            inventory = {key: ServerItem(d.name, d.kind, d.description, d.cls) for key, d in applied.items()}
             plan = make_plan(scope.name, scope.namespace, desired, inventory, cache.entries, adopt, allow_empty,
                              adopt_from=scope.adopt_from)
             current = {a.name: applied[a.desired.key].xml for a in plan.of(CHANGE)}

@@ -18,6 +18,7 @@ from .. import jenkins_names
 from ..model.organisation import Namespace
 from ..model.policy import TeamPolicy, UnknownClasses
 from .classes import ALIASES, DENIED, DENIED_PROJECT_TYPES, PROJECT_TYPES, Denial, Rule, is_allowed, java_name
+from .sources import SOURCE_FIELDS, repository_url, short_name
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,8 @@ class Judgement:
 
 
 # Fields that hold credential IDs, in every class that has them (credentials-binding's
-# bindings, git's UserRemoteConfig: credentialsId; ssh-agent: credentialIds/string).
+# bindings, git's UserRemoteConfig, a multibranch project's branch sources and their
+# checkout-over-SSH traits: credentialsId; ssh-agent: credentialIds/string).
 CREDENTIAL_FIELDS = frozenset({"credentialsId", "credentialId", "credentialIds", "credentialsIds"})
 
 # Fields that name other jobs, by the class that holds them, as the plugins read them.
@@ -58,7 +60,7 @@ JOB_NAME_FIELDS = {
 FIELD_CHECKED = frozenset({"org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition",
                            "hudson.plugins.ws_cleanup.PreBuildCleanup", "hudson.plugins.ws_cleanup.WsCleanup",
                            "com.cloudbees.jenkins.plugins.sshagent.SSHAgentBuildWrapper",
-                           "hudson.plugins.git.UserRemoteConfig"})
+                           "hudson.plugins.git.UserRemoteConfig", *SOURCE_FIELDS})
 
 
 def judge_item(name: str, source: str, xml: bytes, namespace: Namespace, policy: TeamPolicy,
@@ -78,6 +80,7 @@ class _Judge:
         self.exceptions = {e.class_name: e for e in policy.allow.classes}
         self.judgement = Judgement([], [])
         self._noted: set[str] = set()
+        self._denied: set[str] = set()
 
     def refuse(self, rule: Rule, message: str) -> None:
         self.judgement.refused.append(Finding(self.job, self.source, rule, message))
@@ -100,10 +103,11 @@ class _Judge:
         kind = java_name(root.tag)
         if kind in DENIED_PROJECT_TYPES:
             self.denied(kind, DENIED_PROJECT_TYPES[kind])
-        elif kind not in PROJECT_TYPES:
+        elif kind not in PROJECT_TYPES and kind not in DENIED:  # a denied class: ``walk`` refuses the root tag
             self.unknown(kind, f"job kind <{root.tag}>")
 
     def walk(self, root: ET.Element) -> None:
+        parents = {child: parent for parent in root.iter() for child in parent}
         for element in root.iter():
             tag = element.tag
             name = _tag_class(tag)
@@ -113,7 +117,7 @@ class _Judge:
             if value and "." in value and not _plainly_allowed(value):
                 self.judge_class(value, element)
             if tag in CREDENTIAL_FIELDS:
-                self.credentials(element)
+                self.credentials(element, _holder(parents.get(element)))
 
     def judge_class(self, name: str, element: ET.Element) -> None:
         if name in DENIED:
@@ -132,12 +136,16 @@ class _Judge:
         if name == "com.cloudbees.jenkins.plugins.sshagent.SSHAgentBuildWrapper":
             user = element.find("user")  # the old single-credential form (JJB wrappers.py:2048-2049)
             if user is not None:
-                self.credentials(user)
+                self.credentials(user, "SSHAgentBuildWrapper")
         if name == "hudson.plugins.git.UserRemoteConfig":
             self.git_url((element.findtext("url") or "").strip())
+        if name in SOURCE_FIELDS:
+            self.source_url(name, element)
 
     def denied(self, name: str, denial: Denial) -> None:
-        if not self.excepted(name):
+        # Once per class and item: a project's own class recurs in its <owner class=...> references.
+        if not self.excepted(name) and name not in self._denied:
+            self._denied.add(name)
             self.refuse(denial.rule, f"{name}: {denial.why}")
 
     def unknown(self, name: str, what: str) -> None:
@@ -191,34 +199,59 @@ class _Judge:
                 self.refuse(Rule.AGENT_LABEL, f"node {label!r} is not a label the org file grants the project "
                             f"(projects[].allow.agent-labels); expected {expected}")
 
-    def git_url(self, url: str) -> None:
+    def git_url(self, url: str, what: str = "git url") -> None:
         """A repository on the controller's or agent's own disk reads files no job should (git
         refuses controller checkouts only since SECURITY-2478, GitSCM.java:1402-1409); a URL
-        with a password in it puts a secret in the job."""
-        parsed = urlsplit(url)
+        with a password in it puts a secret in the job. `what` names the field in messages."""
+        try:
+            parsed = urlsplit(url)
+            password = parsed.password if parsed.scheme else None
+        except ValueError:  # an unparsable port or host: judged by its text alone
+            parsed, password = urlsplit(""), None
         if url.startswith(("/", ".", "~")) or parsed.scheme == "file" or re.match(r"^[A-Za-z]:[\\/]", url):
-            self.refuse(Rule.WORKSPACE, f"git url {url!r} is a path on the build's own machine; "
+            self.refuse(Rule.WORKSPACE, f"{what} {url!r} is a path on the build's own machine; "
                         "clone from a server")
-        elif parsed.scheme and parsed.password is not None:
-            self.refuse(Rule.CREDENTIAL, "a git url with a password in it puts a secret in the job; "
+        elif password is not None:
+            self.refuse(Rule.CREDENTIAL, f"a {what} with a password in it puts a secret in the job; "
                         "give credentials-id instead")
         elif "$" in url:
-            self.refuse(Rule.CREDENTIAL, f"git url {url!r} is expanded from variables when the build runs, so "
+            self.refuse(Rule.CREDENTIAL, f"{what} {url!r} is expanded from variables when the build runs, so "
                         "the job's git credential could be sent anywhere; write the URL")
 
-    def credentials(self, element: ET.Element) -> None:
+    def source_url(self, cls: str, source: ET.Element) -> None:
+        """A multibranch branch source's repository, judged like a GitSCM url: the URL it clones
+        (``sources.repository_url``), named by the fields it is made of. Its credentialsId (and
+        a checkout-over-SSH trait's) is judged with every other credential field (``walk``)."""
+        values = {f: (source.findtext(f) or "").strip() for f in SOURCE_FIELDS[cls]}
+        name = short_name(cls)
+        if "remote" in values:
+            self.git_url(values["remote"], f"{name} remote")
+            return
+        server = SOURCE_FIELDS[cls][0]  # apiUri, serverUrl: the host the credential is sent to
+        before = len(self.judgement.refused)
+        if values[server]:
+            self.git_url(values[server], f"{name} {server}")
+        url = repository_url(source)
+        if url and len(self.judgement.refused) == before:
+            made_of = ", ".join(f"{f} {v!r}" for f, v in values.items() if v)
+            self.git_url(url, f"{name} repository URL (from {made_of})")
+
+    def credentials(self, element: ET.Element, holder: str = "") -> None:
+        """The credential IDs of a field; `holder` (the class that has it) and the field name
+        the place in messages, e.g. ``GitHubSCMSource credentialsId: ``."""
         values = [element.text or ""] if len(element) == 0 else [child.text or "" for child in element]
+        where = f"{holder} {element.tag}: " if holder else f"{element.tag}: "
         for value in (v.strip() for v in values):
             if not value:
                 continue
             if "$" in value:
-                self.refuse(Rule.CREDENTIAL, f"credential ID {value!r} is expanded from variables when the build "
-                            "runs, so any credential could be bound; write the ID itself")
+                self.refuse(Rule.CREDENTIAL, f"{where}credential ID {value!r} is expanded from variables when the "
+                            "build runs, so any credential could be bound; write the ID itself")
             elif value == self.policy.updater_credential:
-                self.refuse(Rule.CREDENTIAL, f"credential {value!r} is the updater's (updater.credential-id), which "
-                            "can rewrite every job: no team job may bind it")
+                self.refuse(Rule.CREDENTIAL, f"{where}credential {value!r} is the updater's (updater.credential-id), "
+                            "which can rewrite every job: no team job may bind it")
             elif value not in self.policy.allow.credentials:
-                self.refuse(Rule.CREDENTIAL, f"credential {value!r} is not one the org file grants the project "
+                self.refuse(Rule.CREDENTIAL, f"{where}credential {value!r} is not one the org file grants the project "
                             f"(projects[].allow.credentials: {', '.join(self.policy.allow.credentials) or 'none'})")
 
     def job_names(self, holder: str, value: str | None) -> None:
@@ -280,6 +313,15 @@ def _meanings(name: str, job: str, own: frozenset[str]) -> list[str]:
     if as_full_name not in meanings and not any(t in (".", "..") for t in tokens):
         meanings.append(as_full_name)
     return meanings
+
+
+def _holder(element: ET.Element | None) -> str:
+    """The short class name of the element that holds a field (its ``class=`` or its tag)."""
+    if element is None:
+        return ""
+    value = element.get("class") or ""
+    name = value if "." in value else _tag_class(element.tag) or element.tag
+    return name.rsplit(".", 1)[-1]
 
 
 def _single_label(label: str) -> bool:

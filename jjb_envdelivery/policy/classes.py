@@ -124,6 +124,97 @@ ALLOWED = frozenset({
     "org.jenkinsci.plugins.workflow.job.properties.PipelineTriggersJobProperty",
     "org.jenkinsci.plugins.workflow.job.properties.DisableConcurrentBuildsJobProperty",
     "org.jenkinsci.plugins.workflow.job.properties.DurabilityHintJobProperty",
+    # Multibranch Pipeline projects (JJB project-type: multibranch, project_multibranch.py), every
+    # class JJB 6.5 writes for them (an item group: its branch jobs come from the Jenkinsfile, run
+    # sandboxed like CpsScmFlowDefinition's; sources' credentials and URLs checked)
+    "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject",
+    "org.jenkinsci.plugins.workflow.multibranch.WorkflowBranchProjectFactory",
+    "org.jenkinsci.plugins.workflow.multibranch.DurabilityHintBranchProperty",
+    "jenkins.branch.MultiBranchProject$BranchSourceList",
+    "jenkins.branch.BranchSource",
+    "jenkins.branch.MultiBranchProjectViewHolder",
+    "jenkins.branch.MetadataActionFolderIcon",
+    "com.cloudbees.hudson.plugins.folder.health.WorstChildHealthMetric",
+    "com.cloudbees.hudson.plugins.folder.computed.PeriodicFolderTrigger",
+    # property strategies (JJB property-strategies)
+    "jenkins.branch.DefaultBranchPropertyStrategy",
+    "jenkins.branch.NamedExceptionsBranchPropertyStrategy",
+    "jenkins.branch.NamedExceptionsBranchPropertyStrategy$Named",
+    "jenkins.branch.NamedExceptionsBranchPropertyStrategy$Named-array",
+    "jenkins.branch.BranchProperty-array",
+    "java.util.Arrays$ArrayList",
+    "jenkins.branch.NoTriggerBranchProperty",
+    "com.adobe.jenkins.github_pr_comment_build.TriggerPRCommentBranchProperty",
+    "com.adobe.jenkins.github_pr_comment_build.TriggerPRLabelBranchProperty",
+    "com.adobe.jenkins.github_pr_comment_build.TriggerPRReviewBranchProperty",
+    "com.adobe.jenkins.github_pr_comment_build.TriggerPRUpdateBranchProperty",
+    # build strategies (JJB build-strategies; basic-branch-build-strategies)
+    "jenkins.branch.buildstrategies.basic.AllBranchBuildStrategyImpl",
+    "jenkins.branch.buildstrategies.basic.AnyBranchBuildStrategyImpl",
+    "jenkins.branch.buildstrategies.basic.BranchBuildStrategyImpl",
+    "jenkins.branch.buildstrategies.basic.ChangeRequestBuildStrategyImpl",
+    "jenkins.branch.buildstrategies.basic.NamedBranchBuildStrategyImpl",
+    "jenkins.branch.buildstrategies.basic.NamedBranchBuildStrategyImpl$ExactNameFilter",
+    "jenkins.branch.buildstrategies.basic.NamedBranchBuildStrategyImpl$RegexNameFilter",
+    "jenkins.branch.buildstrategies.basic.NamedBranchBuildStrategyImpl$WildcardsNameFilter",
+    "jenkins.branch.buildstrategies.basic.SkipInitialBuildOnFirstBranchIndexing",
+    "jenkins.branch.buildstrategies.basic.TagBuildStrategyImpl",
+    # branch sources (credentials and repository URLs checked: ``policy.sources``)
+    "org.jenkinsci.plugins.github_branch_source.GitHubSCMSource",
+    "com.cloudbees.jenkins.plugins.bitbucket.BitbucketSCMSource",
+    "jenkins.plugins.gerrit.GerritSCMSource",
+    "jenkins.plugins.git.GitSCMSource",
+    # GitHub source traits (JJB github_scm; fork trust: everyone is denied below)
+    "org.jenkinsci.plugins.github_branch_source.BranchDiscoveryTrait",
+    "org.jenkinsci.plugins.github_branch_source.OriginPullRequestDiscoveryTrait",
+    "org.jenkinsci.plugins.github_branch_source.ForkPullRequestDiscoveryTrait",
+    "org.jenkinsci.plugins.github_branch_source.ForkPullRequestDiscoveryTrait$TrustContributors",
+    "org.jenkinsci.plugins.github_branch_source.ForkPullRequestDiscoveryTrait$TrustPermission",
+    "org.jenkinsci.plugins.github_branch_source.ForkPullRequestDiscoveryTrait$TrustNobody",
+    "org.jenkinsci.plugins.github_branch_source.TagDiscoveryTrait",
+    "org.jenkinsci.plugins.github_branch_source.SSHCheckoutTrait",
+    "com.adobe.jenkins.disable_github_multibranch_status.DisableStatusUpdateTrait",
+    "io.jenkins.plugins.checks.github.config.GitHubSCMSourceChecksTrait",
+    "io.jenkins.plugins.checks.github.status.GitHubSCMSourceStatusChecksTrait",
+    "org.jenkinsci.plugins.githubScmTraitNotificationContext.NotificationContextTrait",
+    # Bitbucket source traits (JJB bitbucket_scm; of the fork trusts JJB writes, TrustContributors
+    # and TrustPermission are GitHub's names, not the bitbucket plugin's: refused below)
+    "com.cloudbees.jenkins.plugins.bitbucket.BranchDiscoveryTrait",
+    "com.cloudbees.jenkins.plugins.bitbucket.OriginPullRequestDiscoveryTrait",
+    "com.cloudbees.jenkins.plugins.bitbucket.ForkPullRequestDiscoveryTrait",
+    "com.cloudbees.jenkins.plugins.bitbucket.ForkPullRequestDiscoveryTrait$TrustNobody",
+    "com.cloudbees.jenkins.plugins.bitbucket.TagDiscoveryTrait",
+    "com.cloudbees.jenkins.plugins.bitbucket.SSHCheckoutTrait",
+    "com.cloudbees.jenkins.plugins.bitbucket.notifications.SkipNotificationsTrait",
+    # Gerrit source traits (JJB gerrit_scm)
+    "jenkins.plugins.gerrit.traits.ChangeDiscoveryTrait",
+    "jenkins.plugins.gerrit.traits.FilterChecksTrait",
+    # git traits, for every source (JJB git_scm and scm.git_extensions in trait mode); their
+    # extensions are hudson.plugins.git.extensions.impl.*, allowed above
+    "jenkins.plugins.git.traits.BranchDiscoveryTrait",
+    "jenkins.plugins.git.traits.TagDiscoveryTrait",
+    "jenkins.plugins.git.traits.IgnoreOnPushNotificationTrait",
+    "jenkins.plugins.git.traits.RefSpecsSCMSourceTrait",
+    "jenkins.plugins.git.traits.RefSpecsSCMSourceTrait$RefSpecTemplate",
+    "jenkins.plugins.git.traits.LocalBranchTrait",
+    "jenkins.plugins.git.traits.GitLFSPullTrait",
+    "jenkins.plugins.git.traits.WipeWorkspaceTrait",
+    "jenkins.plugins.git.traits.CleanAfterCheckoutTrait",
+    "jenkins.plugins.git.traits.CleanBeforeCheckoutTrait",
+    "jenkins.plugins.git.traits.UserIdentityTrait",
+    "jenkins.plugins.git.traits.CloneOptionTrait",
+    "jenkins.plugins.git.traits.SparseCheckoutPathsTrait",
+    "jenkins.plugins.git.traits.SubmoduleOptionTrait",
+    "jenkins.plugins.git.traits.CheckoutOptionTrait",
+    "jenkins.plugins.git.traits.PruneStaleBranchTrait",
+    "jenkins.plugins.git.traits.PruneStaleTagTrait",
+    "jenkins.plugins.git.traits.AuthorInChangelogTrait",
+    "jenkins.scm.impl.trait.RegexSCMHeadFilterTrait",
+    "jenkins.scm.impl.trait.WildcardSCMHeadFilterTrait",
+    "net.gleske.scmfilter.impl.trait.RegexSCMHeadFilterTrait",
+    "net.gleske.scmfilter.impl.trait.RegexSCMOriginFilterTrait",
+    "net.gleske.scmfilter.impl.trait.WildcardSCMHeadFilterTrait",
+    "net.gleske.scmfilter.impl.trait.WildcardSCMOriginFilterTrait",
     # views
     "hudson.model.ListView",
     "hudson.model.View$PropertyList",
@@ -137,6 +228,16 @@ _CONTROLLER = "runs Groovy in the controller JVM, with the rights of Jenkins its
 _MATRIX = "grants Jenkins permissions to any user or group"
 _REACH = "names other jobs in fields the policy cannot judge"
 _SHARED = "takes executors or locks other teams share"
+_MANAGED_PIPELINE = ("runs a managed Pipeline script from the global config-file store, chosen by its ID, in every "
+                     "branch job, outside the Groovy sandbox unless useSandbox is true (jenkins-security.md §1); "
+                     "use project-type: multibranch with script-path: the repository's Jenkinsfile, always "
+                     "sandboxed")
+_ANY_FORK = ("trusts every fork's pull request: anyone who can fork the repository runs their own Jenkinsfile with "
+             "the project's credentials, as the build's identity (SYSTEM by default); expected discover-pr-forks-"
+             "trust: permission, contributors or nobody (on Bitbucket: nobody)")
+_NO_BITBUCKET_TRUST = ("is no class of the bitbucket plugin (JJB writes GitHub's trust names for Bitbucket), so "
+                       "Jenkins drops it and fork pull requests have no trust policy: use "
+                       "`discover-pr-forks-trust: nobody`, or leave fork pull requests out")
 
 DENIED: dict[str, Denial] = {
     # §1 of jenkins-security.md: controller-side code
@@ -171,6 +272,15 @@ DENIED: dict[str, Denial] = {
         Denial(Rule.CONTROLLER_CODE, "promotion processes may hold Groovy conditions run in the controller"),
     "org.jenkinsci.plugins.workflow.libs.FolderLibraries":
         Denial(Rule.CONTROLLER_CODE, "shadows the organisation's trusted shared libraries in the folder"),
+    # multibranch-defaults: the Pipeline script is a managed file from the global config-file store,
+    # not the team's Jenkinsfile (jenkins-security.md §1, the config-file-provider /
+    # pipeline-multibranch-defaults row; JJB project_multibranch.py:66-73,320-326)
+    "org.jenkinsci.pipeline.workflow.multibranch.defaults.PipelineBranchDefaultsProjectFactory":
+        Denial(Rule.CONTROLLER_CODE, _MANAGED_PIPELINE),  # the package JJB's project-type multibranch writes
+    "org.jenkinsci.plugins.pipeline.multibranch.defaults.PipelineBranchDefaultsProjectFactory":
+        Denial(Rule.CONTROLLER_CODE, _MANAGED_PIPELINE),
+    "org.jenkinsci.plugins.pipeline.multibranch.defaults.PipelineMultiBranchDefaultsProject":
+        Denial(Rule.CONTROLLER_CODE, _MANAGED_PIPELINE),
     "org.biouno.unochoice.ChoiceParameter": Denial(Rule.CONTROLLER_CODE, _CONTROLLER + " when the page is opened"),
     "org.biouno.unochoice.CascadeChoiceParameter": Denial(Rule.CONTROLLER_CODE, _CONTROLLER),
     "org.biouno.unochoice.DynamicReferenceParameter": Denial(Rule.CONTROLLER_CODE, _CONTROLLER),
@@ -183,6 +293,20 @@ DENIED: dict[str, Denial] = {
         Denial(Rule.PERMISSIONS, "chooses who the build runs as (AuthorizeProjectStrategy.java:135-168)"),
     "com.synopsys.arc.jenkins.plugins.ownership.jobs.JobOwnerJobProperty":
         Denial(Rule.PERMISSIONS, "the owner feeds role and build-identity strategies"),
+    # A fork's pull request with its own Jenkinsfile: "All pull requests from forks will be treated as
+    # trusted" (github-branch-source ForkPullRequestDiscoveryTrait/help-trust.html; the bitbucket
+    # plugin's TrustEveryone likewise)
+    "org.jenkinsci.plugins.github_branch_source.ForkPullRequestDiscoveryTrait$TrustEveryone":
+        Denial(Rule.PERMISSIONS, _ANY_FORK),
+    "com.cloudbees.jenkins.plugins.bitbucket.ForkPullRequestDiscoveryTrait$TrustEveryone":
+        Denial(Rule.PERMISSIONS, _ANY_FORK),
+    # JJB 6.5 writes these for discover-pr-forks-trust contributors (its default) and permission;
+    # the bitbucket plugin has neither, only TrustTeamForks, TrustEveryone and TrustNobody
+    # (bitbucket-branch-source impl/BitbucketPlugin.java:70-73), so Jenkins drops the trust on load.
+    "com.cloudbees.jenkins.plugins.bitbucket.ForkPullRequestDiscoveryTrait$TrustContributors":
+        Denial(Rule.PERMISSIONS, _NO_BITBUCKET_TRUST),
+    "com.cloudbees.jenkins.plugins.bitbucket.ForkPullRequestDiscoveryTrait$TrustPermission":
+        Denial(Rule.PERMISSIONS, _NO_BITBUCKET_TRUST),
     "com.cloudbees.hudson.plugins.folder.properties.FolderCredentialsProvider$FolderCredentialsProperty":
         Denial(Rule.CREDENTIAL, "a credential store on a folder; secrets belong in Jenkins, not in team YAML"),
     # §3: reaching other jobs through fields the policy does not read
@@ -198,6 +322,11 @@ DENIED: dict[str, Denial] = {
     "org.jenkinsci.plugins.buildresulttrigger.BuildResultTrigger": Denial(Rule.REACH, _REACH),
     "hudson.plugins.copyartifact.DownstreamBuildSelector": Denial(Rule.REACH, _REACH),
     "hudson.plugins.copyartifact.BuildSelectorParameter": Denial(Rule.REACH, _REACH),
+    "jenkins.branch.OrganizationFolder":
+        Denial(Rule.PROJECT_TYPE, "an organisation folder (branch-api) creates a multibranch project for every "
+               "repository its navigator finds in a GitHub organisation or Bitbucket team: jobs outside the "
+               "project's services, whose configuration no policy sees; use project-type: multibranch, one per "
+               "service"),
     "hudson.model.RunParameterDefinition": Denial(Rule.REACH, _REACH),
     # §4: where builds run
     "org.jvnet.jenkins.plugins.nodelabelparameter.LabelParameterDefinition":
@@ -225,8 +354,10 @@ DENIED: dict[str, Denial] = {
 }
 
 # Job kinds by their root element. Matrix jobs carry Groovy combination filters and label axes
-# (JJB project_matrix.py); the rest are judged as a whole by the classes they hold.
+# (JJB project_matrix.py); the rest are judged as a whole by the classes they hold. A root that is
+# a DENIED class (an OrganizationFolder, a multibranch-defaults project) is refused by that entry.
 PROJECT_TYPES = {"project", "flow-definition", "com.cloudbees.hudson.plugins.folder.Folder",
+                 "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject",
                  "hudson.model.ListView", "se.diabol.jenkins.pipeline.DeliveryPipelineView"}
 DENIED_PROJECT_TYPES = {
     "matrix-project": Denial(Rule.CONTROLLER_CODE, "matrix combination filters are Groovy run in the controller, "

@@ -21,7 +21,20 @@ from .. import ownership
 from ..jjb.rendered import ItemKind, RenderedScope
 from .cache import ScopeCache
 from .client import JenkinsClient, PushError, already_exists
-from .plan import CHANGE, CREATE, DELETE, KEEP, RENAME, UNCHANGED, Action, DesiredItem, Plan, PlanAction, item_key
+from .plan import (
+    CHANGE,
+    CREATE,
+    DELETE,
+    KEEP,
+    RENAME,
+    REPLACE,
+    UNCHANGED,
+    Action,
+    DesiredItem,
+    Plan,
+    PlanAction,
+    item_key,
+)
 from .progress import Progress
 
 log = logging.getLogger(__name__)
@@ -152,7 +165,7 @@ def apply_plan(plan: Plan, client: JenkinsClient, cache: ScopeCache, workers: in
     planned_folders = {a.name.lower() for a in plan.actions
                        if a.kind in (CREATE, RENAME) and a.item_kind == ItemKind.FOLDER}
     pushes = []
-    for action in (a for a in plan.actions if a.kind in (CREATE, CHANGE, RENAME)):
+    for action in (a for a in plan.actions if a.kind in (CREATE, CHANGE, RENAME, REPLACE)):
         folder = _missing_folder(action, planned_folders, client.known_items)
         if folder is None:
             pushes.append(action)
@@ -190,6 +203,8 @@ def _apply(action: Action, client: JenkinsClient) -> PlanAction | None:
     if action.kind == DELETE:
         (client.delete_view if action.item_kind == ItemKind.VIEW else client.delete_item)(action.name)
         return
+    if action.kind == REPLACE:
+        return _replace_item(action, client)
     xml = action.desired.xml
     if action.item_kind == ItemKind.VIEW:
         if action.kind == CREATE:
@@ -252,6 +267,19 @@ def _create_item(action: Action, client: JenkinsClient) -> PlanAction:
             return CREATE
     _check_ours(action, client.job_config)
     _reconfigure(action, client)
+    return CHANGE
+
+
+def _replace_item(action: Action, client: JenkinsClient) -> PlanAction:
+    """A job whose type changes: Jenkins refuses a config.xml with another root element
+    (reference/jenkins-rest.md §3), so delete it and create it anew. If the create fails after
+    the delete, the job is missing until the next update, whose plan creates it."""
+    client.delete_item(action.name)
+    try:
+        _create_item(action, client)
+    except PushError as exc:
+        raise PushError(f"deleted to change its type, but creating it again failed ({exc}); the next "
+                        "update creates it", exc.status, exc.attempts) from None
     return CHANGE
 
 

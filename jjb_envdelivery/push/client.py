@@ -26,6 +26,7 @@ from urllib.parse import quote
 import jenkins
 import requests
 
+from .. import jenkins_items
 from ..errors import EnvDeliveryError
 from ..jjb.rendered import ItemKind
 
@@ -39,7 +40,7 @@ LIST_DEPTH = 10
 # Jenkins bounds nesting only by path length; past this many levels listing stops with an error.
 MAX_LIST_DEPTH = 100
 # Classes whose entries are folders even when the listing shows no `jobs` for them.
-FOLDER_CLASSES = frozenset({"com.cloudbees.hudson.plugins.folder.Folder"})
+FOLDER_CLASSES = frozenset({jenkins_items.FOLDER})
 # 401: the Basic header failed (bad user or token); 403: the user lacks a permission, or
 # anonymous lacks Overall/Read because no credentials were sent (reference/jenkins-rest.md §3).
 REFUSED_HINT = ": the server refused the credentials (check the user and API token in the JJB ini)"
@@ -64,6 +65,7 @@ class ServerItem:
     name: str  # full name, folder/child
     kind: ItemKind
     description: str | None
+    cls: str | None = None  # the item's Java class (`_class`); None when unknown
 
 
 def item_path(full_name: str) -> str:
@@ -303,9 +305,13 @@ def _listing_tree() -> str:
 
 def _is_folder(entry: dict) -> bool:
     """By class, not by a ``jobs`` key alone: at the last listed level a folder's ``jobs`` may
-    be all that is missing. Any entry with a ``jobs`` list is an ItemGroup too (organisation
-    folders, multibranch projects)."""
-    return entry.get("_class") in FOLDER_CLASSES or isinstance(entry.get("jobs"), list)
+    be all that is missing. Any other entry with a ``jobs`` list is an ItemGroup too, except
+    the groups Jenkins fills itself (multibranch projects, organisation folders): those are
+    jobs to an updater, and their branch jobs are theirs, not listed."""
+    cls = entry.get("_class")
+    if cls in jenkins_items.COMPUTED_GROUPS:
+        return False
+    return cls in FOLDER_CLASSES or isinstance(entry.get("jobs"), list)
 
 
 def _collect(entries: list | None, prefix: str, items: dict[str, ServerItem]) -> list[str]:
@@ -317,7 +323,8 @@ def _collect(entries: list | None, prefix: str, items: dict[str, ServerItem]) ->
             continue
         name = f"{prefix}{entry['name']}"
         folder = _is_folder(entry)
-        items[name] = ServerItem(name, ItemKind.FOLDER if folder else ItemKind.JOB, entry.get("description"))
+        items[name] = ServerItem(name, ItemKind.FOLDER if folder else ItemKind.JOB, entry.get("description"),
+                                 entry.get("_class"))
         if not folder:
             continue
         children = entry.get("jobs")

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .. import ownership
+from .. import jenkins_items, ownership
 from ..jjb.rendered import FOLDER_TAG, ItemKind, RenderedItem
 from ..model.organisation import Namespace, NamespaceKind
 from .client import ServerItem
@@ -27,12 +27,13 @@ class PlanAction(StrEnum):
     KEEP = "keep"
     REFUSE = "refuse"
     RENAME = "rename"  # a renamed project's folder: confirmRename, then its config.xml
+    REPLACE = "replace"  # a job whose type changes: deleted (with its builds), then created
 
 
 CREATE, CHANGE, DELETE = PlanAction.CREATE, PlanAction.CHANGE, PlanAction.DELETE
 UNCHANGED, REFUSE, KEEP = PlanAction.UNCHANGED, PlanAction.REFUSE, PlanAction.KEEP
-RENAME = PlanAction.RENAME
-WRITES = (CREATE, CHANGE, DELETE, RENAME)
+RENAME, REPLACE = PlanAction.RENAME, PlanAction.REPLACE
+WRITES = (CREATE, CHANGE, DELETE, RENAME, REPLACE)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,14 @@ class DesiredItem:
     @property
     def key(self) -> str:
         return item_key(self.name, self.kind)
+
+    @property
+    def cls(self) -> str | None:
+        """The Java class Jenkins will report for it (views: None)."""
+        if self.kind == ItemKind.VIEW:
+            return None
+        tag = jenkins_items.root_tag(self.xml)
+        return jenkins_items.item_class(tag) if tag else None
 
     @classmethod
     def from_rendered(cls, item: RenderedItem) -> "DesiredItem":
@@ -219,12 +228,18 @@ def _decide_kind(scope, namespace, item: DesiredItem, current: ServerItem | None
     if owner is None and not adopt:
         return Action(REFUSE, item.name, item.kind,
                       "exists and no updater owns it; pass --adopt to take it over")
+    retyped = bool(current.cls and item.cls and current.cls != item.cls)
     if owner is not None and owner == adopt_from and owner != scope:
         # Inside the namespace (checked above): the former scope's item, taken over with a new mark.
-        return Action(CHANGE, item.name, item.kind, f"taken over from scope {owner!r} (--adopt-from)",
-                      desired=item)
+        return Action(REPLACE if retyped else CHANGE, item.name, item.kind,
+                      f"taken over from scope {owner!r} (--adopt-from)", desired=item)
     if owner is not None and owner != scope:
         return Action(REFUSE, item.name, item.kind, f"owned by scope {owner!r}")
+    if retyped:
+        return Action(REPLACE, item.name, item.kind,
+                      f"its type changes from {jenkins_items.short_class(current.cls)} to "
+                      f"{jenkins_items.short_class(item.cls)}: Jenkins cannot change a job's type in place, so it "
+                      "is deleted, with its builds, and created again", desired=item)
     if owner == scope and cached.get(item.key) == item.digest and current.description == item.description:
         return Action(UNCHANGED, item.name, item.kind, desired=item)
     return Action(CHANGE, item.name, item.kind, desired=item)

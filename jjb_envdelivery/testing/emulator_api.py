@@ -2,19 +2,22 @@
 
 Each object is an ``Exported`` bean: its Java class and its ``@Exported`` properties in
 Stapler's order (superclass first, alphabetical within a class), each with a visibility.
-``export`` applies the pruners of shared/reference/jenkins-rest.md §2.11.
+``export_tree`` applies the pruners of shared/reference/jenkins-rest.md §2.11; ``emulator_flavors``
+writes the pruned tree as JSON, XML or a Python literal. URLs follow the request's ancestors
+(``Beans.path_of``).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
-from .emulator_state import Build, Group, Item, QueueItem, State, View, raw_encode
+from .emulator_flavors import to_json
+from .emulator_params import exported_properties
+from .emulator_state import MULTIBRANCH_CLASS, Build, Group, Item, QueueItem, State, View, raw_encode
 
 Value = Any  # JSON value, Exported, list of those, or a zero-argument callable (lazy)
 
@@ -117,8 +120,13 @@ def make_pruner(query: dict[str, str]) -> ByDepth | NamedPath:
 
 
 def export(obj: Exported, pruner: ByDepth | NamedPath) -> bytes:
-    return json.dumps(_object(obj, pruner, root=True), ensure_ascii=False,
-                      separators=(",", ":")).encode("utf-8")
+    """The bean as ``api/json`` writes it (emulator_flavors: Stapler's JSONDataWriter)."""
+    return to_json(export_tree(obj, pruner)).encode("utf-8")
+
+
+def export_tree(obj: Exported, pruner: ByDepth | NamedPath) -> dict[str, Any]:
+    """The pruned bean: dicts in Stapler's property order, ``_class`` first."""
+    return _object(obj, pruner, root=True)
 
 
 def _object(obj: Exported, pruner: ByDepth | NamedPath, root: bool = False) -> dict[str, Any]:
@@ -161,9 +169,24 @@ class Beans:
         self.state = state
         self.base = base_url  # "http://host:port/"
         self.version = version
+        # The request's ancestors: id(item) -> the URL path it was reached by, as sent
+        # ("view/v/job/a/", "job/TOP/"); see path_of.
+        self.ancestors: dict[int, str] = {}
 
     def url(self, path: str) -> str:
         return self.base + path
+
+    def path_of(self, group: Group) -> str:
+        """AbstractItem.getUrl (core AbstractItem.java:533-577): an item the request went through
+        answers at the URL the request reached it by (Stapler's ancestors keep the raw tokens,
+        stapler@135bbbc8 AncestorImpl.java:49,65-72), so "view/v/job/a/" or "job/TOP/"; others at
+        their parent's URL plus "job/<name>/". The root is ""."""
+        if not isinstance(group, Item):
+            return ""
+        seen = self.ancestors.get(id(group))
+        if seen is not None:
+            return seen
+        return f"{self.path_of(group.parent)}job/{raw_encode(group.name)}/"
 
     # items -------------------------------------------------------------------------------
 
@@ -190,7 +213,7 @@ class Beans:
             return None
         return Exported(item.type.build_class, [
             ("number", 2, build.number),
-            ("url", 2, self.url(f"{item.path}{build.number}/")),
+            ("url", 2, self.url(f"{self.path_of(item)}{build.number}/")),
         ])
 
     def _last(self, item: Item, results: tuple[str, ...] | None,
@@ -216,20 +239,27 @@ class Beans:
             ("fullDisplayName", 1, item.full_name.replace("/", " » ")),
             ("fullName", 1, item.full_name),
             ("name", 999, item.name),
-            ("url", 999, self.url(item.path)),
+            ("url", 999, self.url(self.path_of(item))),
         ]
 
     def job(self, item: Item) -> Exported:
         queued = self._queued(item)
         builds = [self.build_ref(item, b) for b in item.builds[:100]]
+        root = item.root()
+        in_queue = ("inQueue", 1, queued is not None)
+        queue_item = ("queueItem", 1, self.queue_item(queued) if queued else None)
+        workflow = item.type.root == "flow-definition"
+        # Job's @Exported properties (core Job.java:290-1297), alphabetical as Stapler orders them
         props = self._abstract_item(item) + [
-            ("buildable", 1, not item.disabled),
+            ("allBuilds", -2, [self.build_ref(item, b) for b in item.builds]),
+            # AbstractProject/ParameterizedJob.isBuildable: enabled, not held off after a copy
+            ("buildable", 1, item.buildable),
             ("builds", 1, builds),
             ("color", 2, lambda: self.color(item)),
             ("firstBuild", 1, self.build_ref(item, item.builds[-1] if item.builds else None)),
             ("healthReport", 1, list[Any]()),
-            ("inQueue", 1, queued is not None),
-            ("keepDependencies", 1, False),
+            *([] if workflow else [in_queue]),
+            ("keepDependencies", 1, (root.findtext("keepDependencies") or "").strip() == "true"),
             ("lastBuild", 1, self._last(item, None, completed=False)),
             ("lastCompletedBuild", 1, self._last(item, None)),
             ("lastFailedBuild", 1, self._last(item, ("FAILURE",))),
@@ -238,16 +268,19 @@ class Beans:
             ("lastUnstableBuild", 1, self._last(item, ("UNSTABLE",))),
             ("lastUnsuccessfulBuild", 1, self._last(item, ("FAILURE", "UNSTABLE", "ABORTED"))),
             ("nextBuildNumber", 1, item.next_build_number),
-            ("property", 1, list[Any]()),
-            ("queueItem", 1, self.queue_item(queued) if queued else None),
-            ("allBuilds", -2, [self.build_ref(item, b) for b in item.builds]),
+            # Job.getAllProperties, @Exported(name = "property") (Job.java:611-614): emulator_params
+            ("property", 1, lambda: exported_properties(root, Exported)),
+            *([] if workflow else [queue_item]),
         ]
-        if item.type.root == "flow-definition":
-            # WorkflowJob is no AbstractProject (not in the reference; plugin's own exports)
-            props += [("concurrentBuild", 1, True), ("disabled", 1, item.disabled),
-                      ("resumeBlocked", 1, False)]
+        if workflow:
+            # WorkflowJob is no AbstractProject: no upstream/downstream, no scm, no label. Its own
+            # exports (wfjob@cef6baef src/main/java/org/jenkinsci/plugins/workflow/job/WorkflowJob.java:295-378)
+            # include isInQueue/getQueueItem, which Stapler then writes in WorkflowJob's block,
+            # not Job's (stapler Model.java:233-241, FilteringTreePruner).
+            props += [("concurrentBuild", 1, _workflow_concurrent(root)), ("disabled", 1, item.disabled),
+                      in_queue, queue_item, ("resumeBlocked", 1, root.find(
+                          f"properties/{_WORKFLOW_PROPERTIES}DisableResumeJobProperty") is not None)]
         else:
-            root = item.root()
             # AbstractProject.getAssignedLabelString: null when the job may roam (core
             # AbstractProject.java:416-425); the SCM's class from the config.
             label = None if (root.findtext("canRoam") or "true").strip() == "true" \
@@ -266,12 +299,21 @@ class Beans:
         return Exported(item.type.cls, props)
 
     def folder(self, item: Item) -> Exported:
-        return Exported(item.type.cls, self._abstract_item(item) + [
+        props = self._abstract_item(item) + [
             ("healthReport", 1, list[Any]()),
             ("jobs", 1, lambda: [self.item(c) for c in item.sorted_items()]),
-            ("primaryView", 1, lambda: self.view(item, item.views[item.primary_view])),
+            ("primaryView", 1, lambda: self.view(item, item.primary())),
             ("views", 1, lambda: [self.view(item, v) for v in item.sorted_views()]),
-        ])
+        ]
+        if item.type.computed:
+            # ComputedFolder.isBuildable (folder@b72f4d5 computed/ComputedFolder.java:576-590)
+            props.append(("buildable", 1, item.buildable))
+        if item.type.cls == MULTIBRANCH_CLASS:
+            # MultiBranchProject.getSources is @Exported (bapi@e73a56d MultiBranchProject.java:409-418,
+            # JENKINS-50777): BranchSource exports its SCMSource (BranchSource.java:48-95), which has
+            # no exported property of its own (scm-api@24df4bb SCMSource.java:74), so only its _class.
+            props.append(("sources", 1, lambda: _branch_sources(item)))
+        return Exported(item.type.cls, props)
 
     # root, views ---------------------------------------------------------------------------
 
@@ -286,7 +328,7 @@ class Beans:
             ("description", 1, None),
             ("jobs", 1, lambda: [self.item(i) for i in root.sorted_items()]),
             ("overallLoad", 1, {}),
-            ("primaryView", 1, lambda: self.view(root, root.views[root.primary_view])),
+            ("primaryView", 1, lambda: self.view(root, root.primary())),
             ("quietDownReason", 1, None),
             ("quietingDown", 1, False),
             ("slaveAgentPort", 1, -1),
@@ -302,8 +344,8 @@ class Beans:
 
     def view_url(self, owner: Group, view: View) -> str:
         if view.name == owner.primary_view:
-            return self.url(owner.path)  # the default view answers at its owner's URL
-        return self.url(f"{owner.path}view/{raw_encode(view.name)}/")
+            return self.url(self.path_of(owner))  # the default view answers at its owner's URL
+        return self.url(f"{self.path_of(owner)}view/{raw_encode(view.name)}/")
 
     def view(self, owner: Group, view: View) -> Exported:
         return Exported(view.type.cls, [
@@ -329,9 +371,20 @@ class Beans:
     # queue, builds, plugins ----------------------------------------------------------------
 
     def queue_item(self, q: QueueItem) -> Exported:
+        if q.build is None and q.left_at is not None:
+            return self._cancelled_item(q)
+        return self._queue_item(q)
+
+    def _cancelled_item(self, q: QueueItem) -> Exported:
+        """A LeftItem cancelled before it ran (Queue.cancel; core Queue.java:2900-2945)."""
+        props = self._queue_item(q).props[:-2]  # without why/timestamp of a waiting item
+        return Exported("hudson.model.Queue$LeftItem", props + [
+            ("why", 999, None), ("cancelled", 999, True), ("executable", 999, None)])
+
+    def _queue_item(self, q: QueueItem) -> Exported:
         task = Exported(q.item.type.cls, [
             ("name", 999, q.item.name),
-            ("url", 999, self.url(q.item.path)),
+            ("url", 999, self.url(self.path_of(q.item))),
             ("color", 2, self.color(q.item)),
         ])
         # Queue.Item is @ExportedBean(defaultVisibility=999), its causes are written whole
@@ -361,7 +414,7 @@ class Beans:
                   ("cancelled", 999, False),
                   ("executable", 999, Exported(q.item.type.build_class, [
                       ("number", 999, q.build.number),
-                      ("url", 999, self.url(f"{q.item.path}{q.build.number}/")),
+                      ("url", 999, self.url(f"{self.path_of(q.item)}{q.build.number}/")),
                   ]))]
         return Exported("hudson.model.Queue$LeftItem", props)
 
@@ -432,12 +485,21 @@ class Beans:
             ("queueId", 1, build.queue_id),
             ("result", 1, build.result),
             ("timestamp", 1, build.timestamp),
-            ("url", 1, self.url(f"{item.path}{build.number}/")),
-            ("builtOn", 1, build.built_on),
-            ("changeSet", 1, Exported("hudson.scm.EmptyChangeLogSet",
-                                      [("items", 1, list[Any]()), ("kind", 1, None)])),
-            ("culprits", 1, list[Any]()),
+            ("url", 1, self.url(f"{self.path_of(item)}{build.number}/")),
+            *self._scm_of_build(item, build),
         ])
+
+    @staticmethod
+    def _scm_of_build(item: Item, build: Build) -> list[tuple[str, int, Any]]:
+        """AbstractBuild exports builtOn and one changeSet; a WorkflowRun runs on no single node
+        and exports changeSets, one per checkout (workflow-job WorkflowRun.java:942-943,
+        982-984); both export culprits."""
+        if item.type.root == "flow-definition":
+            return [("changeSets", 1, list[Any]()), ("culprits", 1, list[Any]())]
+        return [("builtOn", 1, build.built_on),
+                ("changeSet", 1, Exported("hudson.scm.EmptyChangeLogSet",
+                                          [("items", 1, list[Any]()), ("kind", 1, None)])),
+                ("culprits", 1, list[Any]())]
 
     def plugins(self) -> Exported:
         def plugin(p: dict[str, Any]) -> Exported:
@@ -469,15 +531,52 @@ class Beans:
             ("plugins", 1, [plugin(p) for p in self.state.plugins]),
         ])
 
-    def user(self, name: str) -> Exported:
+    def user(self, name: str, admin: bool = False) -> Exported:
+        """User's exports (core User.java:268-380 at jenkins-2.492.3): ``absoluteUrl`` and
+        ``fullName`` visibility 999, ``id``, ``description``; ``property`` lists the user's
+        properties only to Overall/Administer (``getAllProperties``, :374-381). The URL uses the
+        default case-insensitive IdStrategy's key, the lower-cased id (:272-274)."""
+        props = [Exported(cls, fields) for cls, fields in USER_PROPERTIES] if admin else []
         return Exported("hudson.model.User", [
-            ("absoluteUrl", 1, self.url(f"user/{raw_encode(name)}")),
+            ("absoluteUrl", 999, self.url(f"user/{raw_encode(name.lower())}")),
             ("description", 1, None),
-            ("fullName", 1, name),
+            ("fullName", 999, name),
             ("id", 1, name),
-            ("property", 1, list[Any]()),
+            ("property", 1, props),
         ])
 
+
+
+_WORKFLOW_PROPERTIES = "org.jenkinsci.plugins.workflow.job.properties."
+
+# The core user properties every user has (no plugin adds any here); UserSearchProperty exports
+# insensitiveSearch (core hudson/search/UserSearchProperty.java:24-27), the others nothing.
+USER_PROPERTIES: list[tuple[str, list[tuple[str, int, Any]]]] = [
+    ("jenkins.security.ApiTokenProperty", []),
+    ("hudson.model.MyViewsProperty", []),
+    ("hudson.model.PaneStatusProperties", []),
+    ("jenkins.security.seed.UserSeedProperty", []),
+    ("hudson.search.UserSearchProperty", [("insensitiveSearch", 1, True)]),
+    ("hudson.model.TimeZoneProperty", []),
+]
+
+
+def _workflow_concurrent(root: ET.Element) -> bool:
+    """WorkflowJob.isConcurrentBuild: no DisableConcurrentBuildsJobProperty, or one with
+    abortPrevious (WorkflowJob.java:365-371); the legacy <concurrentBuild> field becomes that
+    property on load (:125-126, :148-150)."""
+    prop = root.find(f"properties/{_WORKFLOW_PROPERTIES}DisableConcurrentBuildsJobProperty")
+    if prop is not None:
+        return (prop.findtext("abortPrevious") or "").strip() == "true"
+    return (root.findtext("concurrentBuild") or "true").strip() != "false"
+
+
+def _branch_sources(item: Item) -> list[Exported]:
+    out = []
+    for source in item.root().findall("sources/data/jenkins.branch.BranchSource/source"):
+        cls = source.get("class")
+        out.append(Exported(None, [("source", 1, Exported(cls, []) if cls else None)]))
+    return out
 
 
 def display_paths(paths: list[str], cutoff: int = 20) -> list[str | None]:

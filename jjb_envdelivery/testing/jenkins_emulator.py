@@ -18,7 +18,7 @@ Example::
         server = jenkins.Jenkins(emu.url, "admin", "11aa")
         server.create_job("top", "<project/>")
         assert emu.jobs() == ["top"]
-        assert emu.job_config("top").startswith('<?xml version="1.1"')
+        assert emu.job_config("top") == '<?xml version="1.0" encoding="UTF-8"?><project/>'
         writes = [r for r in emu.request_log if r.write]
 
 Constructor keywords: ``host`` (loopback only by default), ``port`` (0 = free port),
@@ -32,7 +32,15 @@ Credentials/View, so ``pluginManager`` answers 403 and the credential stores 404
 ``credentials`` (list of {id, folder?, type?, scope?, description?}: credential IDs, never
 secrets, in the system store or a folder's; see ``emulator_credentials``),
 ``quiet_period`` (seconds before a queued build "runs"), ``build_result``, ``version``
-(``X-Jenkins``). With neither users nor tokens, security is off: anonymous may do everything.
+(``X-Jenkins``; also what ``GET config.xml`` answers: before 2.568 the stored file, from 2.568 a
+re-serialisation, see ``emulator_xmlfile``). With neither users nor tokens, security is off:
+anonymous may do everything.
+
+Beyond python-jenkins' calls (``emulator_forms``): ``api/xml`` and ``api/python`` wherever
+``api/json`` answers (``emulator_flavors``), HTTP ``DELETE`` on an item, ``doRename``, ``move/move``,
+``submitDescription``, ``checkJobName``, form-mode ``createView``, a ListView's ``addJobToView`` /
+``removeJobFromView``, ``createItem?mode=copy`` with a relative ``from``, ``user/<id>/api/json``,
+``view/<v>/job/<j>/…``; item types include WorkflowMultiBranchProject and OrganizationFolder.
 
 Properties and methods: ``url``, ``port``, ``request_log`` (list of ``RequestRecord``:
 method, path, query, status, write, user, fault), ``clear_log()``, ``jobs()`` (full names,
@@ -61,16 +69,15 @@ import struct
 import sys
 import threading
 import traceback
-import uuid
-from dataclasses import dataclass, field
-from html import escape
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..usage import UsageErrorParser
-from .emulator_api import Beans, Exported, export, make_pruner
+from . import emulator_forms as forms
+from .emulator_api import Beans, Exported, export_tree, make_pruner
 from .emulator_credentials import (
     GLOBAL_DOMAIN,
     credential_bean,
@@ -79,7 +86,19 @@ from .emulator_credentials import (
     store_bean,
 )
 from .emulator_faults import Decision, Fault, FaultPlan
+from .emulator_flavors import CONTENT_TYPES, UnsupportedXPath, to_json, to_python, to_xml, xml_answer
+from .emulator_http import (
+    Reply,
+    Response,
+    _html,
+    failure,
+    method_not_allowed,
+    not_found,
+    oops,
+    redirect,
+)
 from .emulator_state import (
+    LIST_VIEW,
     XML_DECLARATION,
     Failure,
     Group,
@@ -89,7 +108,9 @@ from .emulator_state import (
     View,
     check_good_name,
     raw_encode,
+    serialise,
 )
+from .emulator_xmlfile import serves_stored_file
 
 __all__ = ["Fault", "JenkinsEmulator", "RequestRecord", "main"]
 
@@ -124,11 +145,15 @@ PERMISSIONS = {
     # CredentialsProvider.VIEW ([cred] CredentialsProvider.java:186-187): without it a store is
     # not found (404), not forbidden (ViewCredentialsAction.java:184-192).
     "credentials_view": ("com.cloudbees.plugins.credentials.CredentialsProvider.View", "Credentials/View"),
+    # RelocationAction.RELOCATE, in Item's permission group (folder@b72f4d5
+    # relocate/RelocationAction.java:54-59)
+    "move": ("hudson.model.Item.Move", "Job/Move"),
+    "administer": ("hudson.model.Hudson.Administer", "Overall/Administer"),
 }
 ROLES = {
     "admin": set(PERMISSIONS),
     # like a child updater's token: items and views, neither the plugins nor the credential stores
-    "editor": set(PERMISSIONS) - {"system_read", "credentials_view"},
+    "editor": set(PERMISSIONS) - {"system_read", "credentials_view", "administer"},
     "reader": {"read"},
 }
 
@@ -142,58 +167,6 @@ class RequestRecord:
     write: bool  # the request changed stored state
     user: str = "anonymous"
     fault: str | None = None
-
-
-@dataclass
-class Response:
-    status: int
-    body: bytes = b""
-    content_type: str | None = None
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    write: bool = False
-
-
-class Reply(Exception):
-    """Ends request handling early with a response."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
-def _html(title: str, text: str) -> bytes:
-    return (f"<!DOCTYPE html><html><head><title>{escape(title)} [REST emulator]</title></head>"
-            f"<body><h1>{escape(title)}</h1><p>{escape(text)}</p></body></html>").encode()
-
-
-def _header_value(text: str) -> str:
-    # Jetty's HttpGenerator.putSanitisedValue: chars above 0xFF and CR/LF become spaces.
-    return "".join(" " if ord(c) > 0xFF or c in "\r\n" else c for c in text)
-
-
-def not_found() -> Reply:
-    return Reply(Response(404, _html("Not Found", "Not Found"), "text/html;charset=utf-8"))
-
-
-def failure(message: str) -> Reply:
-    return Reply(Response(400, _html("Error", message), "text/html;charset=utf-8",
-                          [("X-Error", _header_value(message))]))
-
-
-def method_not_allowed() -> Reply:
-    return Reply(Response(405, _html("Method Not Allowed", "This URL requires POST"),
-                          "text/html;charset=utf-8", [("Allow", "POST")]))
-
-
-def oops() -> Reply:
-    logging_id = uuid.uuid4()
-    return Reply(Response(500, _html("Oops!", f"A problem occurred while processing the request. "
-                                               f"Logging ID={logging_id}"),
-                          "text/html;charset=utf-8"))
-
-
-def redirect(location: str, status: int = 302, write: bool = True) -> Response:
-    return Response(status, b"", None, [("Location", location)], write=write)
 
 
 # --- the request dispatcher ------------------------------------------------------------------
@@ -212,6 +185,7 @@ class Dispatch:
         self.params: dict[str, str] = {}
         for k, v in parse_qsl(query, keep_blank_values=True):
             self.params.setdefault(k, v)  # query before form, like getParameter
+        self.query = query
         self.content_type = headers.get("Content-Type")
         if (self.content_type or "").startswith("application/x-www-form-urlencoded"):
             for k, v in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
@@ -221,6 +195,9 @@ class Dispatch:
         self.via_token = False
         self.perms: set[str] = set()
         self.beans = Beans(emu.state, self.base, emu.version)
+        self.flavor = "json"  # of api/json, api/xml, api/python (run)
+        # what the request went through before the item it ends at (model)
+        self.previous: Group | tuple[Group, View] = emu.state.root
         self.beans.use_crumbs = emu.csrf
         self.beans.use_security = emu.security
 
@@ -294,9 +271,15 @@ class Dispatch:
     def run(self) -> Response:
         self.authenticate()
         self.check_crumb()
-        segs = [unquote(s) for s in self.raw_path.split("/")[1:]]
-        if segs and segs[-1] == "":
-            segs.pop()
+        raw = self.raw_path.split("/")[1:]
+        if raw and raw[-1] == "":
+            raw.pop()
+        segs = [unquote(s) for s in raw]
+        # Api.doJson / doXml / doPython (core hudson/model/Api.java:104-296): one bean, three
+        # flavours (emulator_flavors); below, every "api/json" also stands for the other two.
+        self.flavor = "json"
+        if segs[-2:] in (["api", "xml"], ["api", "python"]):
+            self.flavor, segs[-1] = segs[-1], "json"
         if segs == ["login"]:
             return self.page("Log in")
         self.need("read")
@@ -309,24 +292,40 @@ class Dispatch:
             self.need("system_read")
             return self.json(self.beans.plugins())
         if segs in (["me", "api", "json"], ["whoAmI", "api", "json"]):
-            return self.json(self.beans.user(self.user))
+            return self.json(self.beans.user(self.user, "administer" in self.perms))
+        if head == ["user"] and len(segs) >= 2:
+            return forms.user(self, segs[1], segs[2:])
         if head == ["queue"]:
             return self.queue(segs[1:])
-        return self.model(segs)
+        return self.model(segs, raw)
 
     def page(self, title: str) -> Response:
         return Response(200, _html(title, title), "text/html;charset=utf-8",
                         [("X-Hudson", "1.395")])
 
     def json(self, bean: Any) -> Response:
+        """The bean in the request's flavour: api/json, api/xml (with xpath, wrapper, exclude)
+        or api/python."""
         if self.method not in ("GET", "HEAD", "POST"):
             raise not_found()
         try:
             pruner = make_pruner(self.params)
-            body = export(bean, pruner)
+            tree = export_tree(bean, pruner)
         except ValueError:
             raise oops() from None  # malformed tree/depth → ServletException → 500
-        return Response(200, body, "application/json;charset=utf-8")
+        if self.flavor == "python":
+            return Response(200, to_python(tree).encode("utf-8"), CONTENT_TYPES["python"])
+        if self.flavor == "xml":
+            xml = to_xml(tree, bean.cls)
+            excludes = [v for k, v in parse_qsl(self.query, keep_blank_values=True) if k == "exclude"]
+            if "xpath" not in self.params and not excludes:
+                return Response(200, xml.encode("utf-8"), CONTENT_TYPES["xml"])
+            try:
+                answer = xml_answer(xml, self.params, excludes)
+            except UnsupportedXPath:
+                raise oops() from None  # Jenkins: an XPath it cannot compile is a 500 too
+            return Response(answer.status, answer.body.encode("utf-8"), answer.content_type)
+        return Response(200, to_json(tree).encode("utf-8"), CONTENT_TYPES["json"])
 
     def crumb_issuer(self) -> Response:
         if not self.emu.csrf:
@@ -338,16 +337,18 @@ class Dispatch:
             self.emu.sessions.add(session)
             headers.append(("Set-Cookie", f"{self.emu.cookie_name}={session}; Path=/; "
                                           "HttpOnly"))
-        data = {"_class": "hudson.security.csrf.DefaultCrumbIssuer",
-                "crumb": self.crumb(session), "crumbRequestField": "Jenkins-Crumb"}
-        return Response(200, json.dumps(data, separators=(",", ":")).encode(),
-                        "application/json;charset=utf-8", headers)
+        # CrumbIssuer's exports (core hudson/security/csrf/CrumbIssuer.java:55-75)
+        bean = Exported("hudson.security.csrf.DefaultCrumbIssuer", [
+            ("crumb", 1, self.crumb(session)), ("crumbRequestField", 1, "Jenkins-Crumb")])
+        response = self.json(bean)
+        response.headers.extend(headers)
+        return response
 
     def queue(self, rest: list[str]) -> Response:
         if rest == ["api", "json"]:
             return self.json(self.beans.queue())
         if len(rest) >= 2 and rest[0] == "item" and rest[1].isdigit():
-            q = self.emu.state.queue.get(int(rest[1]))
+            q = self.emu.state.queue.get(int(rest[1])) or self.emu.state.cancelled.get(int(rest[1]))
             if q is None:
                 raise not_found()
             if rest[2:] == ["api", "json"]:
@@ -356,21 +357,33 @@ class Dispatch:
                 return self.page(f"Queue item {q.id}")
         raise not_found()
 
-    def model(self, segs: list[str]) -> Response:
+    def model(self, segs: list[str], raw: list[str]) -> Response:
         state = self.emu.state
         group: Group = state.root
         item: Item | None = None
+        # What the request went through before the item it ends at: the root, a folder, or a
+        # (owner, view) when it came as view/V/job/J (View.getJob: the owner's item, core
+        # View.java:221-230); doDelete redirects there (AbstractItem.java:716-735).
+        last: Group | tuple[Group, View] = group
+        self.previous = last
         i = 0
-        while i < len(segs) and segs[i] == "job":
-            if i + 1 >= len(segs) or (item is not None and not item.is_folder):
-                raise not_found()
-            found = group.get_item(segs[i + 1])
-            if found is None:
-                raise not_found()
-            item = found
-            if item.is_folder:
-                group = item
-            i += 2
+        while i < len(segs) and (item is None or item.is_folder):
+            if segs[i] == "job":
+                if i + 1 >= len(segs):
+                    raise not_found()
+                found = group.get_item(segs[i + 1])
+                if found is None:
+                    raise not_found()
+                self.previous, last, item = last, found, found
+                self.beans.ancestors[id(found)] = "/".join(raw[:i + 2]) + "/"
+                if found.is_folder:
+                    group = found
+                i += 2
+            elif segs[i] == "view" and segs[i + 2:i + 3] == ["job"]:
+                last = (group, self.find_view(group, segs[i + 1]))
+                i += 2
+            else:
+                break
         rest = segs[i:]
         is_group = item is None or item.is_folder
         if rest[:1] == ["view"] and len(rest) >= 2 and is_group:
@@ -379,8 +392,12 @@ class Dispatch:
             return self.create_item(group)
         if rest == ["createView"] and is_group:
             return self.create_view(group)
+        if rest == ["checkJobName"] and is_group:  # the primary view's, via StaplerFallback
+            return forms.check_job_name(self, group)
         if rest == ["api", "json"]:
             return self.json(self.beans.item(item) if item else self.beans.root())
+        if rest == [] and item is not None and self.method == "DELETE":
+            return self.http_delete(item)
         if rest == [] or (rest == ["configure"] and item is not None):
             return self.page(item.full_name if item else "Dashboard")
         if rest[:2] == ["credentials", "store"] and is_group:
@@ -391,10 +408,14 @@ class Dispatch:
             return self.item_config(item)
         if rest == ["doDelete"]:
             return self.delete_item(item)
-        if rest == ["confirmRename"]:
+        if rest == ["confirmRename"] or (rest == ["doRename"] and not item.is_folder):
             return self.rename_item(item)
         if rest in (["enable"], ["disable"]):
             return self.enable(item, rest[0] == "enable")
+        if rest == ["submitDescription"]:
+            return forms.submit_description(self, item)
+        if rest[:1] == ["move"] and not (isinstance(item.parent, Item) and item.parent.type.computed):
+            return forms.move(self, item, rest[1:])
         if rest in (["build"], ["buildWithParameters"]) and not item.is_folder:
             return self.build(item, rest[0])
         if rest and not item.is_folder and (rest[0].isdigit() or rest[0] in PERMALINKS):
@@ -471,6 +492,11 @@ class Dispatch:
     def create_item(self, parent: Group) -> Response:
         if self.method != "POST":
             raise method_not_allowed()
+        if isinstance(parent, Item) and parent.type.computed:
+            # No Folder.doCreateItem: Stapler falls back to the primary view, whose doCreateItem
+            # returns null when the group is not a ModifiableItemGroup (core AllView.java:95-103):
+            # 200, empty, nothing created.
+            return Response(200)
         self.need("create")
         mode = self.params.get("mode")
         ctype = self.content_type
@@ -488,11 +514,15 @@ class Dispatch:
             raise failure(f"A job already exists with the name ‘{name}’")
         state = self.emu.state
         if mode == "copy":
-            source = state.find(self.params.get("from", ""))
+            # Jenkins.getItem(from, parent): relative to the target folder, then by full name
+            # (core ItemGroupMixIn.java:174-188, Jenkins.java:3018-3060)
+            source = forms.resolve_item(state, self.params.get("from"), parent)
             if source is None:
-                raise failure(f"No such job: {self.params.get('from', '')}")
+                if not self.params.get("from"):
+                    raise failure("Specify which job to copy")
+                raise failure(f"No such job: {self.params['from']}")
             self.need("extended_read")
-            created = state.create_item(parent, name, source.config.encode())
+            created = state.copy_item(parent, name, source)
         elif is_xml:
             try:
                 state.create_item(parent, name, self.body)
@@ -511,7 +541,7 @@ class Dispatch:
     def item_config(self, item: Item) -> Response:
         if self.method == "GET":
             self.need("extended_read")
-            body = (XML_DECLARATION + item.config).encode("utf-8")
+            body = self.emu.config_file(item).encode("utf-8")
             return Response(200, body, "application/xml")
         if self.method == "POST":
             self.need("configure")
@@ -523,11 +553,25 @@ class Dispatch:
         return Response(400, _html("Bad Request", "Bad Request"), "text/html;charset=utf-8")
 
     def delete_item(self, item: Item) -> Response:
+        """doDoDelete: 302 to what the request came through before the item, a view or a
+        folder or the root (core AbstractItem.java:716-735)."""
         if self.method != "POST":
             raise method_not_allowed()
         self.need("delete")
         self.emu.state.delete_item(item)
-        return redirect(self.base + item.parent.path)
+        before = self.previous
+        if isinstance(before, tuple):
+            return redirect(self.beans.view_url(*before))
+        return redirect(self.base + self.beans.path_of(before))
+
+    def http_delete(self, item: Item) -> Response:
+        """HTTP DELETE on the item's URL: AbstractItem is HttpDeletable, whose dispatcher calls
+        delete(req, rsp) when no URL token is left (stapler@135bbbc8 HttpDeletable.java:75-87);
+        Item/Delete, then 204 (core AbstractItem.java:741-760). CrumbFilter checks POST only
+        (core hudson/security/csrf/CrumbFilter.java:125), so no crumb is needed."""
+        self.need("delete")
+        self.emu.state.delete_item(item)
+        return Response(204, write=True)
 
     def rename_item(self, item: Item) -> Response:
         """AbstractItem.doConfirmRename (@RequirePOST): Item/Configure, or Create on the parent and
@@ -547,15 +591,25 @@ class Dispatch:
             raise failure("The new name is the same as the current name.")
         if item.parent.get_item(new) is not None:
             raise failure(f"The name “{new}” is already in use.")
+        if not item.is_folder and item.builds and item.builds[0].building:
+            raise failure("Unable to rename a job while it is building.")  # Job.checkRename, Job.java:1689-1694
+        old_path = self.beans.path_of(item)
         self.emu.state.rename_item(item, new)
-        return redirect(self.base + item.parent.path + "job/" + raw_encode(new))
+        # redirectTo("../" + newName), relative to the item's URL as requested
+        return redirect(self.base + old_path[:old_path.rstrip("/").rfind("/") + 1] + raw_encode(new))
 
     def enable(self, item: Item, enable: bool) -> Response:
+        """ParameterizedJobMixIn.doEnable/doDisable (core ParameterizedJobMixIn.java:539-553) and
+        AbstractFolder's (folder@b72f4d5 AbstractFolder.java:1069-1093): Configure, makeDisabled
+        (nothing on a plain Folder, which cannot be disabled), 302 to ".". Disabling a job
+        cancels its waiting queue item (ParameterizedJobMixIn.java:525-527)."""
         if self.method != "POST":
             raise method_not_allowed()
         self.need("configure")
-        item.set_disabled(not enable)
-        return redirect(self.base + item.path)
+        changed = item.set_disabled(not enable)
+        if changed and not enable and not item.is_folder:
+            self.emu.state.cancel_queued(item)
+        return redirect(self.base + self.beans.path_of(item), write=changed)
 
     def build(self, item: Item, endpoint: str) -> Response:
         if self.method != "POST":
@@ -563,8 +617,9 @@ class Dispatch:
         token = item.root().findtext("authToken")
         if not (token and self.params.get("token") == token):
             self.need("build")
-        if item.disabled:
-            return Response(409, _html("Conflict", f"{item.full_name} is not buildable"),
+        if not item.buildable:  # disabled, or copied and not saved since (Job.holdOffBuildUntilSave)
+            bang = "!" if endpoint == "buildWithParameters" else ""  # ParameterizedJobMixIn.java:203-241
+            return Response(409, _html("Conflict", f"{item.full_name} is not buildable{bang}"),
                             "text/html;charset=utf-8")
         if endpoint == "build" and item.parameterized:
             # Unconfirmed: /build of a parameterized job wants the form submission.
@@ -578,36 +633,46 @@ class Dispatch:
                                                   else self.emu.quiet_period)
         except ValueError:
             seconds = self.emu.quiet_period
-        skip = {"token", "delay", "Jenkins-Crumb", "json"}
-        params = "\n".join(f"{k}={v}" for k, v in self.params.items() if k not in skip)
-        params = "\n" + params if params else ""
+        # A ParametersAction of one value per definition (forms.queued_parameters); a plain build
+        # has none. Queue.schedule2 folds this into a waiting item with equal values.
+        params, values = ("", {}) if endpoint == "build" else forms.queued_parameters(self, item)
         before = self.emu.state.next_queue_id
         # Cause.UserIdCause of the requesting user (core Cause.java; "Started by user {0}")
         cause = {"_class": "hudson.model.Cause$UserIdCause",
                  "shortDescription": f"Started by user {self.user}",
                  "userId": None if self.user == "anonymous" else self.user,
                  "userName": self.user}
-        q = self.emu.state.schedule(item, params, seconds, causes=[cause])
+        q = self.emu.state.schedule(item, params, seconds, causes=[cause], parameters=values)
         merged = q.id < before
+        location = f"{self.base}queue/item/{q.id}/"
         if endpoint == "buildWithParameters" and merged:
-            return redirect(self.base + item.path, 303, write=False)
-        return Response(201, headers=[("Location", f"{self.base}queue/item/{q.id}/")],
-                        write=not merged)
+            # ParametersDefinitionProperty.buildWithParameters: a folded request is 303 to the
+            # waiting item, a new one 201 (core ParametersDefinitionProperty.java:216-227)
+            return redirect(location, 303, write=False)
+        return Response(201, headers=[("Location", location)], write=not merged)
 
     # views --------------------------------------------------------------------------------
 
-    def view(self, owner: Group, name: str, rest: list[str]) -> Response:
+    def find_view(self, owner: Group, name: str) -> View:
         view = owner.get_view(name)
         if view is None and owner is self.emu.state.root and name == "All":
             view = owner.get_view("all")  # AllView: the localised "All" finds "all"
         if view is None:
             raise not_found()
+        return view
+
+    def view(self, owner: Group, name: str, rest: list[str]) -> Response:
+        view = self.find_view(owner, name)
         if rest == ["api", "json"]:
             return self.json(self.beans.view(owner, view))
         if rest == []:
             return self.page(view.name)
         if rest == ["config.xml"]:
             return self.view_config(view)
+        if rest == ["checkJobName"]:
+            return forms.check_job_name(self, owner)
+        if rest in (["addJobToView"], ["removeJobFromView"]) and view.type.root == LIST_VIEW:
+            return forms.list_view_job(self, owner, view, rest[0] == "addJobToView")
         if rest == ["doDelete"]:
             if self.method != "POST":
                 raise method_not_allowed()
@@ -657,7 +722,7 @@ class Dispatch:
             except ServerError:
                 raise oops() from None
             return Response(200, write=True)
-        raise failure(f"View mode {mode} is not supported by the REST emulator")
+        return forms.create_view_of_mode(self, owner, name, mode)
 
 
 # --- HTTP plumbing ----------------------------------------------------------------------------
@@ -927,7 +992,15 @@ class JenkinsEmulator:
             item = self.state.find(full_name)
             if item is None:
                 raise KeyError(full_name)
-            return XML_DECLARATION + item.config
+            return self.config_file(item)
+
+    def config_file(self, item: Item) -> str:
+        """``GET config.xml`` as the reported version answers it (emulator_xmlfile): before 2.568
+        the stored file (AbstractItem.writeConfigDotXml, core AbstractItem.java:881-897 at
+        jenkins-2.492.3), from 2.568 an XStream re-serialisation (SECURITY-3744)."""
+        if serves_stored_file(self.version):
+            return item.file_text
+        return XML_DECLARATION + serialise(item.root())
 
     def _owner(self, folder: str) -> Group:
         owner = self.state.find(folder) if folder else self.state.root

@@ -57,9 +57,12 @@ def test_example_counts_follow_from_the_org(example):
     variants = org.environments.variants
     env_lines = sum(len(v.release_lines) for v in variants)
     folders = 1 + sum(p.namespace.kind == "folder" for p in org.projects)
+    # identity's YAML adds a multibranch project per service (envdelivery-multibranch-github), its
+    # GitHub Enterprise source the repository its CI jobs clone
+    multibranch = len(org.project("identity").services)
     assert (len(services), lines, len(variants), env_lines) == (40, 3, 3, 8)
     assert graph.count_nodes() == {
-        "ci": 40 * 3, "package": 40 * 3, "deliver": 40 * 3,
+        "ci": 40 * 3, "package": 40 * 3, "deliver": 40 * 3, "multibranch": multibranch,
         "env-build": env_lines, "env-verify": env_lines, "env-gc": env_lines, "env-custom": lines,
         "updater": 2 + len(org.projects), "folder": folders,  # root updater, drift check, child updaters
         # every service has its own repository, plus the teams' repos and the central jobs repo
@@ -70,13 +73,13 @@ def test_example_counts_follow_from_the_org(example):
     upstreams = sum(len(set(v.services) | {tool}) * len(v.release_lines) for v in variants)
     root_items = folders + 2 + len(org.projects) + 3 * env_lines + lines  # + root updater, drift check
     assert graph.count_edges() == {
-        "scm": 40 * 3 + len(org.projects) + 1,  # CI jobs, child updaters, root updater
+        "scm": 40 * 3 + len(org.projects) + 1 + multibranch,  # CI jobs, child updaters, root updater, branches
         # CI -> package -> deliver, package -> env build, build -> verify -> gc
         "trigger": 2 * 40 * 3 + upstreams + 2 * env_lines,
         # CI -> package -> deliver; the tool's CI -> env build, verify and custom
         "artifact": 2 * 40 * 3 + 2 * env_lines + lines,
         # root updater -> the other root items; child updaters -> their teams' jobs
-        "generates": (root_items - 1) + 40 * 3 * 3,
+        "generates": (root_items - 1) + 40 * 3 * 3 + multibranch,
     }
     assert upstreams == 11 * 3 + 40 * 3 + 40 * 2
 

@@ -308,7 +308,9 @@ def test_a_dangling_first_job_breaks_the_whole_pipeline_view_a_warning():
         "the delivery-pipeline plugin then shows no pipeline at all in this view, only 'Could not find project: "
         "folder' (DeliveryPipelineView.java:535-542, 570-572)",
         f"pipeline: firstJob of component 'flow' ({DPV}): names 'flow', which is the Pipeline job 'flow': the "
-        "plugin looks it up as an AbstractProject (ProjectUtil.java:126-128) and finds nothing; the "
+        "plugin looks it up as an AbstractProject (ProjectUtil.java:126-128) and finds nothing (for a project "
+        "whose services use envdelivery-pipeline-service, set `ci: pipeline` in the org file: its services' "
+        "components then start at the package job); the "
         "delivery-pipeline plugin then shows no pipeline at all in this view, only 'Could not find project: "
         "flow' (DeliveryPipelineView.java:535-542, 570-572)",
     ]

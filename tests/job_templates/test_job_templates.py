@@ -223,7 +223,10 @@ def test_every_shipped_template_sets_defaults_disabled_and_prefix():
             template = entry["job-template"]
             assert template["defaults"] == "envdelivery", path
             assert template["disabled"] == "{jobs-disabled}", path
-            assert template["name"].startswith("{job-prefix}{service}-{release}-"), path
+            # Per release line, except the multibranch job: one per service, its branch jobs inside.
+            stem = "{job-prefix}{service}-" if template.get("project-type") == "multibranch" \
+                else "{job-prefix}{service}-{release}-"
+            assert template["name"].startswith(stem), path
 
 
 # --- secrets --------------------------------------------------------------------------------
@@ -308,6 +311,8 @@ def test_example_team_yaml_renders(project_name, example_org_dir, tmp_path):
         for kind in KINDS
     }
     assert len(expected) == 3 * len(project["services"]) * len(org["release-lines"])
+    if project.get("ci") == "pipeline":  # identity: a multibranch job per service as well
+        expected |= {f"{prefix}{service}-branches" for service in project["services"]}
     assert set(rendered) == expected
     for name, xml in rendered.items():
         assert_no_secrets(name, xml)

@@ -27,10 +27,10 @@ FIXTURES = Path(__file__).with_name("fixtures")
 COPY = "hudson.plugins.copyartifact."
 BTO = "hudson.plugins.build__timeout."
 # Fixtures of both namespace kinds: a folder team ('payments/') and prefix teams ('portal-').
-FOLDER_SCENARIOS = ["service", "ci", "package", "deliver"]
+FOLDER_SCENARIOS = ["service", "ci", "package", "deliver", "pipeline-service"]
 PREFIX_SCENARIOS = ["prefix-deb", "python-repository"]
 # The fixtures that use the job-group envdelivery-service: CI, package and deliver together.
-GROUP_SCENARIOS = {"service", "prefix-deb", "python-repository"}
+GROUP_SCENARIOS = {"service", "prefix-deb", "python-repository", "pipeline-service"}
 
 
 def render(*paths: Path) -> dict[str, ET.Element]:
@@ -283,6 +283,8 @@ def expected_timeout(scenario: str) -> int:
 def test_every_job_fails_after_its_timeout(scenario):
     minutes = expected_timeout(scenario)
     for name, job in render(FIXTURES / f"{scenario}.yaml").items():
+        if job.tag == "flow-definition":
+            continue  # a Pipeline's timeout is its Jenkinsfile's (test_pipeline_templates.py)
         wrappers = job.findall(f"buildWrappers/{BTO}BuildTimeoutWrapper")
         assert len(wrappers) == 1, name
         wrapper = wrappers[0]

@@ -58,7 +58,7 @@ def test_root_then_children_build_the_whole_organisation(emu, conf, org_copy, ag
 
     run_children(emu, org, org_copy, agent)
     jobs = set(emu.jobs())
-    assert len(jobs) == 401  # 400 and the drift check
+    assert len(jobs) == 407  # 400, the drift check and identity's 6 multibranch jobs
     for name in jobs:
         project = next((p for p in org.projects if p.namespace.contains(name)), None)
         assert agent.owner(name) == (project.name if project else "root"), name

@@ -171,9 +171,10 @@ def test_nesting_past_the_cap_is_a_one_line_error(emu, client):
 
 
 def test_item_groups_are_folders_by_class_or_by_their_jobs_list(monkeypatch):
-    """Organisation folders and multibranch projects are ItemGroups without the Folder class:
-    a ``jobs`` list makes them folders, and unnamed children are listed further. A Folder whose
-    entry lacks ``jobs`` is still a folder (by ``_class``)."""
+    """Organisation folders and multibranch projects are ItemGroups whose children Jenkins makes
+    (indexing, scans): to an updater they are jobs it pushes whole, and their children are not
+    listed. Any other entry with a ``jobs`` list is a folder, whose unnamed children are listed
+    further; a Folder whose entry lacks ``jobs`` is still a folder (by ``_class``)."""
     org = "jenkins.branch.OrganizationFolder"
     multibranch = "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject"
     pipeline = "org.jenkinsci.plugins.workflow.job.WorkflowJob"
@@ -195,7 +196,12 @@ def test_item_groups_are_folders_by_class_or_by_their_jobs_list(monkeypatch):
 
     monkeypatch.setattr(client_module.JenkinsClient, "send", send)
     inventory = JenkinsClient("http://jenkins.invalid/", None, None).inventory()
-    assert listed_kinds(inventory) == {"org": ItemKind.FOLDER, "org/repo": ItemKind.FOLDER,
-                                       "org/repo/main": ItemKind.JOB, "bare": ItemKind.FOLDER,
-                                       "solo": ItemKind.JOB}
-    assert asked == ["api/json", "job/org/api/json", "job/bare/api/json"]
+    assert listed_kinds(inventory) == {"org": ItemKind.JOB, "bare": ItemKind.FOLDER, "solo": ItemKind.JOB}
+    assert inventory["org"].cls == org and inventory["solo"].cls == pipeline
+    assert asked == ["api/json", "job/bare/api/json"]
+    # An ItemGroup of a class nobody told the client about is still a folder by its jobs list.
+    answers["api/json"]["jobs"].append({"_class": "com.example.Group", "name": "other", "jobs": [
+        {"_class": pipeline, "name": "x", "description": None}]})
+    asked.clear()
+    inventory = JenkinsClient("http://jenkins.invalid/", None, None).inventory()
+    assert inventory["other"].kind == ItemKind.FOLDER and inventory["other/x"].kind == ItemKind.JOB

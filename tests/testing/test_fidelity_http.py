@@ -216,10 +216,18 @@ def test_7_bad_xml_is_atomic(seeded, admin, h) -> None:
     assert admin.get(seeded.url + "job/top/config.xml").text == before
 
 
-def test_config_xml_is_reserialised(seeded, admin, h) -> None:
+def test_config_xml_is_reserialised(admin, h) -> None:
+    """From Jenkins 2.568 (SECURITY-3744) GET config.xml re-serialises the item; before, it serves
+    the stored file (test_fidelity_config_file.py)."""
     posted = ("<?xml version='1.0' encoding='UTF-8'?>\n<project>\n<!-- a comment -->"
               "<description>it's &lt;b&gt; \"x\"</description>\n\n   <builders></builders>"
               "<a  attr='v'/></project>")
+    with JenkinsEmulator(tokens={h.ADMIN: h.ADMIN_TOKEN}, version="2.568.1") as seeded:
+        assert h.post_xml(admin, seeded.url + "createItem?name=top", h.project_xml()).status_code == 200
+        _check_reserialised(seeded, admin, h, posted)
+
+
+def _check_reserialised(seeded, admin, h, posted) -> None:
     assert h.post_xml(admin, seeded.url + "job/top/config.xml", posted).status_code == 200
     r = admin.get(seeded.url + "job/top/config.xml")
     assert r.headers["Content-Type"] == "application/xml"

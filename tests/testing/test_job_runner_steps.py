@@ -93,11 +93,15 @@ def test_an_unimplemented_component_is_refused_by_its_element_before_anything_ru
 def test_other_job_types_and_scms_are_refused(jr, bare_emu, tmp_path) -> None:
     jr.put_job(bare_emu, "pipe", "<flow-definition><keepDependencies>false</keepDependencies>"
                                  "<properties/><triggers/></flow-definition>")
+    jr.put_job(bare_emu, "matrix", "<matrix-project><properties/></matrix-project>")
     jr.put_job(bare_emu, "svn", jr.freestyle(scm='<scm class="hudson.scm.SubversionSCM"/>'))
     runner = JobRunner(bare_emu, tmp_path / "home")
-    runner.schedule("pipe")
-    runner.schedule("svn")
-    with pytest.raises(RunnerError, match="pipe: <flow-definition>: .*freestyle"):
+    for job in ("pipe", "matrix", "svn"):
+        runner.schedule(job)
+    # A Pipeline job without a script: Jenkins would fail its build at once (WorkflowRun.java:336-339).
+    with pytest.raises(RunnerError, match='pipe: <flow-definition>: no <definition>: .*"No flow definition'):
+        runner.run_next()
+    with pytest.raises(RunnerError, match=r"matrix: <matrix-project>: .*freestyle jobs \(<project>\) and Pipeline"):
         runner.run_next()
     with pytest.raises(RunnerError, match="svn: scm class='hudson.scm.SubversionSCM'"):
         runner.run_next()

@@ -1,12 +1,14 @@
 """The job runner: runs the jobs this project generates, on this machine; not Jenkins.
 
 A test instrument beside the Jenkins REST emulator (``jenkins_emulator``). It executes the
-``config.xml`` of freestyle jobs stored in the emulator, for the subset of Jenkins and its plugins
-that the shipped templates and the generator emit, following their source (each module cites
-the files and lines it follows; the snapshots are listed in shared/reference/
-jenkins-plugin-semantics.md §0). It records every build in the emulator, so ``api/json``,
+``config.xml`` of freestyle jobs and of Pipeline jobs (``<flow-definition>``, whose Jenkinsfile
+it runs in a small, explicit subset of Declarative Pipeline: ``declarative``) stored in the
+emulator, for the subset of Jenkins and its plugins that the shipped templates and the generator
+emit, following their source (each module cites the files and lines it follows; the snapshots
+are listed in shared/reference/jenkins-plugin-semantics.md §0). It records every build in the emulator, so ``api/json``,
 ``consoleText`` and ``artifact/…`` answer as Jenkins would. Anything it does not implement is
-refused, by its XML element, before any of that build runs (``RunnerError``).
+refused, by its XML element (in a Jenkinsfile: by its file, line and construct), before any of
+that build runs (``RunnerError``).
 
 Example::
 
@@ -34,7 +36,8 @@ API:
   environment (default ``os.environ``); ``minute`` is how many seconds a build-timeout minute
   lasts; ``log`` receives one timeline line per event.
 - ``schedule(job, parameters=None, cause=None)``: queue a build (default cause: a user).
-- ``poll(job) -> bool``: the job's SCMTrigger; queues a build if there are changes it counts.
+- ``poll(job) -> bool``: the job's SCMTrigger; queues a build if there are changes it counts
+  (a Pipeline job: ``WorkflowJob.poll``, against the checkouts of its last successful build).
 - ``fire_timer(job)``: the job's TimerTrigger.
 - ``run_next() -> BuildRecord | None``, ``run_queue(limit=1000) -> list[BuildRecord]``.
 - ``builds``: every ``BuildRecord`` in the order the builds ran: ``job`` (full name),
@@ -50,7 +53,9 @@ What it runs, and how (the modules): the queue, triggers and downstream builds (
 (``build``), git (``git_scm``), ``hudson.tasks.Shell`` (``shell``), credentials and their
 bindings (``credentials``), wrappers incl. build timeouts and workspace clean-up
 (``wrappers``), archive/fingerprint/copyartifact (``artifacts``), JUnit (``junit``), job
-properties and log rotation (``properties``, ``log_rotation``).
+properties and log rotation (``properties``, ``log_rotation``); Pipeline jobs: their config, the
+script read from SCM and polling (``pipeline_job``), the Declarative subset's reader
+(``declarative``) and its run (``pipeline_run``).
 
 What differs from Jenkins on purpose: builds run one at a time, as SYSTEM, on a secured
 Jenkins in production mode where "authenticated" cannot read jobs; queued builds start at once

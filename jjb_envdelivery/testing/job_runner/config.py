@@ -1,7 +1,8 @@
 """A stored job's config.xml, read into what the runner executes; anything it does not
 implement is refused here, by its element, before any build of the job starts.
 
-Only freestyle jobs (``<project>``, core Items.java:767) run. Their fields
+Freestyle jobs (``<project>``, core Items.java:767) and Pipeline jobs (``<flow-definition>``,
+workflow-job's WorkflowJob: ``pipeline_job``) run. Freestyle fields
 (AbstractProject.java:147-249, Project.java:72-86) are read as XStream reads them: unknown
 elements are old data and ignored, as Jenkins ignores them (jenkins-plugin-semantics.md §2);
 known fields the runner does not implement are refused unless they hold their do-nothing value.
@@ -20,6 +21,7 @@ from .artifacts import parse_artifact_archiver, parse_copy_artifact, parse_finge
 from .errors import RunnerError
 from .git_scm import GIT_SCM, GitScm, parse_git_scm
 from .junit import parse_junit
+from .pipeline_job import WorkflowJobConfig, parse_workflow_job
 from .properties import Properties, parse_properties
 from .shell import parse_shell
 from .triggers import BUILD_TRIGGER, ChildProjects, Triggers, parse_build_trigger, parse_triggers
@@ -70,14 +72,16 @@ class JobConfig:
         return [p for p in self.publishers if isinstance(p, ChildProjects)]
 
 
-def parse_job(job: str, config: str) -> JobConfig:
+def parse_job(job: str, config: str) -> JobConfig | WorkflowJobConfig:
     try:
         root = ET.fromstring(config)
     except ET.ParseError as exc:
         raise RunnerError(f"{job}: config.xml is not well-formed: {exc}") from None
+    if root.tag == "flow-definition":
+        return parse_workflow_job(job, root)
     if root.tag != "project":
         raise RunnerError(f"{job}: <{root.tag}>: the job runner runs freestyle jobs (<project>) "
-                          f"only")
+                          f"and Pipeline jobs (<flow-definition>) only")
     refuse_unless_default(root, job, "project", {
         "customWorkspace": ("",), "jdk": ("", "(System)", "(Default)"),
         "scmCheckoutRetryCount": ("", "0"),

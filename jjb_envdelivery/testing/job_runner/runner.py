@@ -1,11 +1,15 @@
-"""``JobRunner``: the queue, the executors and the triggers around ``BuildExecution``.
+"""``JobRunner``: the queue, the executors and the triggers around ``BuildExecution`` (freestyle)
+and ``PipelineExecution`` (Pipeline jobs: ``pipeline_job``, ``pipeline_run``).
 
 The queue is the emulator's own (``State.queue``), so ``api/json`` shows ``inQueue`` and
 ``queueItem`` while a build waits; once a runner is attached, queued builds wait for it instead
 of turning into simulated records. Scheduling a job that already waits folds the new cause into
 the waiting item (core Queue.java:612-652, CauseAction.java:169-177), so one build can have
 several upstream causes. The runner takes the oldest waiting item (FIFO), runs it to the end on
-its agent's one executor, then schedules the downstream builds.
+its agent's one executor, then schedules the downstream builds: a freestyle upstream's through
+the dependency graph (``BuildTrigger.execute``), and every trigger between jobs that are not
+both freestyle through ``ReverseBuildTrigger``'s RunListener when the build completes (core
+ReverseBuildTrigger.java:235-302: the graph holds ``AbstractProject``s only, :172-180).
 """
 
 from __future__ import annotations
@@ -28,6 +32,15 @@ from .fingerprints import Fingerprints
 from .git_scm import empty_build_data, environment, poll
 from .labels import BUILT_IN, Agent, Agents
 from .log_rotation import rotate
+from .pipeline_job import (
+    PIPELINE_TRIGGERS,
+    WorkflowJobConfig,
+    choose_agent,
+    job_properties,
+    poll_plan,
+    prepare,
+)
+from .pipeline_run import PipelineExecution, parameter_values
 from .properties import COPY_PERMISSION, PARAMETERS, ParameterDefinition, copy_grants, parse_properties
 from .results import at_least
 from .shell import kill_group
@@ -122,6 +135,18 @@ class JobRunner:
             workspace = Path(last.workspace) if last is not None and last.workspace else None
             scm = config.scm
             full_name = item.full_name
+            if isinstance(config, WorkflowJobConfig):
+                # WorkflowJob.poll (WorkflowJob.java:621-705): see pipeline_job
+                queued = any(q.item is item and q.build is None
+                             for q in self.emulator.state.queue.values())
+                plan, detail = poll_plan(item, queued)
+                if plan != "compare":
+                    self.note(f"poll {full_name}: {detail}")
+                    if plan == "build":
+                        self._enqueue(item, [dict(SCM_CAUSE)], _fill(self._definitions(item), {},
+                                                                      job))
+                    return plan == "build"
+                workspace = Path(detail.workspace) if detail.workspace else None
         if scm is None:
             self.note(f"poll {full_name}: no SCM (NullSCM), no changes")
             return False
@@ -195,7 +220,7 @@ class JobRunner:
             raise RunnerError(f"{item.full_name}: a folder; folders never build")
         return item
 
-    def _config(self, item: Item) -> JobConfig:
+    def _config(self, item: Item) -> JobConfig | WorkflowJobConfig:
         return parse_job(item.full_name, item.config)
 
     def _definitions(self, item: Item, strict: bool = False) -> tuple[ParameterDefinition, ...] | None:
@@ -203,6 +228,8 @@ class JobRunner:
         if root is None:
             return None
         try:
+            if root.tag == "flow-definition":
+                return job_properties(root, item.full_name)[0].parameters
             return parse_properties(root.find("properties"), item.full_name).parameters
         except RunnerError:
             if strict:
@@ -229,6 +256,8 @@ class JobRunner:
         item = q.item
         job = item.full_name
         config = self._config(item)
+        if isinstance(config, WorkflowJobConfig):
+            return self._start_pipeline(q, config)
         agent = self.agents.choose(job, config.can_roam, config.assigned_node)
         if config.scm is not None:
             self.remote_path(job, config.scm.url)
@@ -237,31 +266,71 @@ class JobRunner:
         parameters = _fill(definitions, given, job)
         number = item.next_build_number
         item.next_build_number += 1
+        build_dir = self._build_dir(job, number)
+        workspace = self.workspace_of(job, agent)
+        record = self._record(q, number, definitions, parameters, build_dir, workspace,
+                              built_on="" if agent.name == BUILT_IN else agent.name)
+        execution = BuildExecution(self, config, record, agent, workspace, parameters, build_dir)
+        self._started(execution, given, parameters, agent.name, "")
+        return execution
+
+    def _record(self, q: QueueItem, number: int, definitions, parameters: dict[str, str],
+                build_dir: Path, workspace: Path, built_on: str, scm: Any = None) -> Build:
+        """The build's record, first in its job's list: the queue item has left the queue."""
+        exported = None
+        if definitions is not None:
+            exported = [d.exported(parameters[d.name]) for d in definitions]
+        record = Build(number, q.id, int(time.time() * 1000), None, building=True,
+                       causes=[dict(c) for c in q.causes] or [user_cause()],
+                       parameters=exported, built_on=built_on, build_dir=str(build_dir),
+                       workspace=str(workspace), scm=scm)
+        q.item.builds.insert(0, record)
+        q.build, q.left_at = record, time.time()
+        self.emulator.persist()
+        return record
+
+    def _started(self, execution: BuildExecution, given: dict[str, str], parameters: dict[str, str],
+                 agent: str, what: str) -> None:
+        dropped = sorted(set(given) - set(parameters))
+        if dropped:
+            execution.console.line(f"Skipped {len(dropped)} undefined parameter(s) on "
+                                   f"{execution.job.replace('/', ' » ')}: {', '.join(dropped)}")
+        causes = ", ".join(str(c.get("shortDescription")) for c in execution.record.causes or [])
+        self.note(f"started {execution.job} #{execution.record.number}{what} on {agent}: {causes}")
+
+    def _start_pipeline(self, q: QueueItem, config: WorkflowJobConfig) -> BuildExecution:
+        """``WorkflowRun.run`` up to the script's start: the script is obtained and read, and
+        the top-level agent chosen, before the build exists, so that a script outside the
+        runner's subset or a label no agent has is refused (``RunnerError``) with nothing run."""
+        item = q.item
+        job = item.full_name
+        definitions = config.properties.parameters
+        given = dict(q.parameters)
+        parameters = _fill(definitions, given, job)
+        number = item.next_build_number
+        params = parameter_values(definitions, parameters)
+        prepared = prepare(self, config, number, {**self.run_environment(job, number),
+                                                  **parameters}, params)
+        agent = choose_agent(self, job, prepared)
+        item.next_build_number += 1
+        build_dir = self._build_dir(job, number)
+        workspace = self.workspace_of(job, agent)
+        # WorkflowRun is no AbstractBuild: it has no builtOn
+        record = self._record(q, number, definitions, parameters, build_dir, workspace, built_on="",
+                              scm=prepared.scm_data)
+        execution = PipelineExecution(self, config, record, agent, workspace, parameters,
+                                      build_dir, prepared, params)
+        self._started(execution, given, parameters, agent.name, f" (Pipeline {prepared.path})")
+        return execution
+
+    def _build_dir(self, job: str, number: int) -> Path:
         build_dir = self.home / "jobs" / Path(*job.split("/")) / "builds" / str(number)
         if build_dir.exists():  # a leftover of an earlier runner on the same home
             import shutil
 
             shutil.rmtree(build_dir)
         build_dir.mkdir(parents=True)
-        workspace = self.workspace_of(job, agent)
-        exported = None
-        if definitions is not None:
-            exported = [d.exported(parameters[d.name]) for d in definitions]
-        record = Build(number, q.id, int(time.time() * 1000), None, building=True,
-                       causes=[dict(c) for c in q.causes] or [user_cause()],
-                       parameters=exported, built_on="" if agent.name == BUILT_IN else agent.name,
-                       build_dir=str(build_dir), workspace=str(workspace))
-        item.builds.insert(0, record)
-        q.build, q.left_at = record, time.time()
-        self.emulator.persist()
-        execution = BuildExecution(self, config, record, agent, workspace, parameters, build_dir)
-        dropped = sorted(set(given) - set(parameters))
-        if dropped:
-            execution.console.line(f"Skipped {len(dropped)} undefined parameter(s) on "
-                                   f"{job.replace('/', ' » ')}: {', '.join(dropped)}")
-        causes = ", ".join(str(c.get("shortDescription")) for c in record.causes or [])
-        self.note(f"started {job} #{number} on {agent.name}: {causes}")
-        return execution
+        return build_dir
 
     def _finish(self, execution: BuildExecution, result: str) -> BuildRecord:
         record = execution.record
@@ -270,7 +339,7 @@ class JobRunner:
         with self.emulator.lock:
             record.result = result
             record.duration = int(duration * 1000)
-            lines = self._trigger_downstream(job, record)
+            lines = self._trigger_downstream(job, record) + self._trigger_listeners(job, record)
         execution.finish(lines)
         with self.emulator.lock:
             record.building = False
@@ -293,22 +362,33 @@ class JobRunner:
 
     def _trigger_info(self, item: Item) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         """(ReverseBuildTrigger (names, threshold)…, BuildTrigger (names, threshold)…) of a
-        job, read leniently: a job the runner would refuse still takes part in the graph."""
+        job, read leniently: a job the runner would refuse still takes part in the graph. A
+        Pipeline job's triggers are in its PipelineTriggersJobProperty (or the legacy
+        ``triggers``, WorkflowJob.java:155-157)."""
         cached = self._triggers.get(item.full_name)
         if cached is not None and cached[0] is item.config:
             return cached[1], cached[2]
         reverse: list[tuple[str, str]] = []
         children: list[tuple[str, str]] = []
         root = _xml(item.config)
-        if root is not None and root.tag == "project":
-            from .triggers import _threshold
+        from .triggers import _threshold
 
+        if root is not None and root.tag == "project":
             for el in root.findall(f"triggers/{REVERSE_TRIGGER}"):
                 reverse.append((text(el, "upstreamProjects") or "", _threshold(el)))
             for el in root.findall(f"publishers/{BUILD_TRIGGER}"):
                 children.append((text(el, "childProjects") or "", _threshold(el)))
+        elif root is not None and root.tag == "flow-definition":
+            for path in (f"properties/{PIPELINE_TRIGGERS}/triggers/{REVERSE_TRIGGER}",
+                         f"triggers/{REVERSE_TRIGGER}"):
+                for el in root.findall(path):
+                    reverse.append((text(el, "upstreamProjects") or "", _threshold(el)))
         self._triggers[item.full_name] = (item.config, reverse, children)
         return reverse, children
+
+    @staticmethod
+    def _freestyle(item: Item) -> bool:
+        return item.type.root == "project"
 
     def _dependency_graph(self) -> tuple[dict[str, dict[str, list[str]]], dict[str, Item]]:
         """upstream → downstream → thresholds, as ``DependencyGraph`` builds it (as SYSTEM)."""
@@ -326,14 +406,18 @@ class JobRunner:
 
         for name, item in jobs.items():
             reverse, children = self._trigger_info(item)
+            if not self._freestyle(item):
+                continue  # only AbstractProjects build the graph (ReverseBuildTrigger.java:172-180)
             for names, threshold in reverse:
                 for upstream in split_names(names):
                     up = job_named(upstream, name)
-                    if up is not None:
+                    if up is not None and self._freestyle(jobs[up]):
                         graph.setdefault(up, {}).setdefault(name, []).append(threshold)
             for names, threshold in children:
                 for child in split_names(names):
                     down = job_named(child, name)
+                    # A Pipeline child is scheduled by BuildTrigger.perform itself, with the
+                    # same lines (BuildTrigger.java:191-236); here it rides in the graph.
                     if down is not None:
                         graph.setdefault(name, {}).setdefault(down, []).append(threshold)
         return graph, jobs
@@ -352,15 +436,44 @@ class JobRunner:
             if item.disabled:
                 lines.append(f"{shown} is disabled. Triggering skipped")
                 continue
-            cause = {"_class": UPSTREAM_CAUSE,
-                     "shortDescription": f'Started by upstream project "{job}" build number '
-                                         f"{record.number}",
-                     "upstreamBuild": record.number, "upstreamProject": job,
-                     "upstreamUrl": job_url(job),
-                     "_upstreamCauses": _trim(record.causes or [], 1)}
-            _, folded = self._enqueue(item, [cause], _fill(self._definitions(item), {}, name))
+            _, folded = self._enqueue(item, [_upstream_cause(job, record)],
+                                      _fill(self._definitions(item), {}, name))
             lines.append(f"{shown} is already in the queue" if folded
                          else f"Triggering a new build of {shown}")
+        return lines
+
+    def _trigger_listeners(self, job: str, record: Build) -> list[str]:
+        """``ReverseBuildTrigger.RunListenerImpl.onCompleted`` (core ReverseBuildTrigger.java:
+        235-302): each ReverseBuildTrigger naming this job, unless both jobs are freestyle (the
+        dependency graph's), schedules its job when the result reaches the threshold; the
+        schedule returns the queue item even when it folds into a waiting one, so the line is
+        "Triggering a new build of <job> #<next number>" (ParameterizedJobMixIn.java:161-170,
+        Queue.java:612-652). Jobs in ``allItems`` order (by name, folders depth-first)."""
+        state = self.emulator.state
+        items = state.all_items()
+        index = ItemIndex((i.full_name, i.is_folder) for i in items)
+        jobs = {i.full_name: i for i in items if not i.is_folder}
+        upstream = jobs.get(job)
+        if upstream is None:
+            return []
+        lines: list[str] = []
+        for name, item in jobs.items():
+            reverse, _ = self._trigger_info(item)
+            if not reverse or (self._freestyle(item) and self._freestyle(upstream)):
+                continue
+            names, threshold = reverse[0]  # ParameterizedJobMixIn.getTrigger: the job's one
+            if not any(found is not None and not found[1] and found[0] == job
+                       for found, _ in (index.resolve(up, name) for up in split_names(names))):
+                continue
+            if not at_least(record.result, threshold):
+                continue
+            shown = name.replace("/", " » ")
+            if item.disabled:
+                lines.append(f"{shown} is disabled. Triggering skipped")
+                continue
+            number = item.next_build_number
+            self._enqueue(item, [_upstream_cause(job, record)], _fill(self._definitions(item), {}, name))
+            lines.append(f"Triggering a new build of {shown} #{number}")
         return lines
 
     def schedule_catch_up(self, job: str, number: int) -> None:
@@ -451,8 +564,13 @@ class JobRunner:
         """The variables Jenkins sets before the SCM's and the wrappers'
         (core Job.java:398-435, Run.java:2405-2433, CoreEnvironmentContributor.java:26-69,
         Computer.java:1190-1210, AbstractBuild.java:955-963)."""
+        return {**self.run_environment(build.job, build.number),
+                **self.node_environment(build.agent, build.workspace)}
+
+    def run_environment(self, job: str, number: int) -> dict[str, str]:
+        """The run's variables, without the node's (a Pipeline build gets those inside
+        ``node``: workflow-durable-task-step ExecutorStepExecution.java:1108-1136)."""
         root_url = self.emulator.url
-        job = build.job
         url = job_url(job)
         env = self._agent_environment()
         env.update({
@@ -460,18 +578,19 @@ class JobRunner:
             "JENKINS_SERVER_COOKIE": self.server_cookie,
             "HUDSON_SERVER_COOKIE": self.server_cookie,
             "JOB_NAME": job, "JOB_BASE_NAME": job.rsplit("/", 1)[-1], "CLASSPATH": "",
-            "BUILD_NUMBER": str(build.number), "BUILD_ID": str(build.number),
-            "BUILD_TAG": f"jenkins-{job.replace('/', '-')}-{build.number}",
-            "BUILD_DISPLAY_NAME": f"#{build.number}",
-            "BUILD_URL": f"{root_url}{url}{build.number}/",
+            "BUILD_NUMBER": str(number), "BUILD_ID": str(number),
+            "BUILD_TAG": f"jenkins-{job.replace('/', '-')}-{number}",
+            "BUILD_DISPLAY_NAME": f"#{number}",
+            "BUILD_URL": f"{root_url}{url}{number}/",
             "CI": "true", "JOB_URL": root_url + url,
             "JENKINS_HOME": str(self.home), "HUDSON_HOME": str(self.home),
-            "EXECUTOR_NUMBER": "0", "NODE_NAME": build.agent.name,
-            "NODE_LABELS": build.agent.node_labels,
-            "WORKSPACE": str(build.workspace),
-            "WORKSPACE_TMP": str(build.workspace.parent / (build.workspace.name + "@tmp")),
         })
         return env
+
+    def node_environment(self, agent: Agent, workspace: Path) -> dict[str, str]:
+        return {"EXECUTOR_NUMBER": "0", "NODE_NAME": agent.name,
+                "NODE_LABELS": agent.node_labels, "WORKSPACE": str(workspace),
+                "WORKSPACE_TMP": str(workspace.parent / (workspace.name + "@tmp"))}
 
     def note(self, message: str) -> None:
         if self.log is not None:
@@ -490,6 +609,14 @@ def _fill(definitions: tuple[ParameterDefinition, ...] | None, given: dict[str, 
 def exported_cause(cause: dict[str, Any]) -> dict[str, Any]:
     """A cause as api/json shows it: ``_class`` and the exported properties."""
     return {k: v for k, v in cause.items() if k == "_class" or not k.startswith("_")}
+
+
+def _upstream_cause(job: str, record: Build) -> dict[str, Any]:
+    """``Cause.UpstreamCause`` of a build of `job`, with its own causes one level deep."""
+    return {"_class": UPSTREAM_CAUSE,
+            "shortDescription": f'Started by upstream project "{job}" build number {record.number}',
+            "upstreamBuild": record.number, "upstreamProject": job, "upstreamUrl": job_url(job),
+            "_upstreamCauses": _trim(record.causes or [], 1)}
 
 
 def _trim(causes: list[dict[str, Any]], depth: int) -> list[dict[str, Any]]:
