@@ -22,9 +22,12 @@ ALIASES = {
     "matrix-project": "hudson.matrix.MatrixProject",
     "maven2-moduleset": "hudson.maven.MavenModuleSet",
 }
+# Multibranch Pipeline projects: workflow-multibranch's, and pipeline-multibranch-defaults' subclass.
+MULTIBRANCH_PROJECTS = frozenset({
+    MULTIBRANCH, "org.jenkinsci.plugins.pipeline.multibranch.defaults.PipelineMultiBranchDefaultsProject"})
 # Item groups whose children Jenkins makes itself (branch indexing, organisation scans): their
 # children belong to the group, never to an updater.
-COMPUTED_GROUPS = frozenset({MULTIBRANCH, ORGANIZATION_FOLDER})
+COMPUTED_GROUPS = frozenset({*MULTIBRANCH_PROJECTS, ORGANIZATION_FOLDER})
 
 _ROOT = re.compile(rb"\A(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*<([A-Za-z_][\w.$-]*)", re.S)
 

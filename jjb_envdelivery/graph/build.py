@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Sequence
 
-from .. import naming
+from .. import jenkins_items, naming
 from ..errors import EnvDeliveryError
 from ..jenkins_names import ItemIndex, Lookup, parent_of, split_names
 from ..model.organisation import Namespace, NamespaceKind, Organisation, Project
@@ -112,21 +112,13 @@ TIMER_TRIGGERS = frozenset({
     "hudson.triggers.TimerTrigger",
     "org.jenkinsci.plugins.parameterizedscheduler.ParameterizedTimerTrigger",
 })
-# Multibranch Pipeline projects (workflow-multibranch; pipeline-multibranch-defaults' subclass):
-# item groups that index branch sources into branch jobs.
-MULTIBRANCH_PROJECTS = frozenset({
-    "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject",
-    "org.jenkinsci.plugins.pipeline.multibranch.defaults.PipelineMultiBranchDefaultsProject",
-})
+# Multibranch Pipeline projects: item groups that index branch sources into branch jobs.
+MULTIBRANCH_PROJECTS = jenkins_items.MULTIBRANCH_PROJECTS
 # ComputedFolder's timer: it runs branch indexing (cloudbees-folder computed/PeriodicFolderTrigger).
 PERIODIC_FOLDER_TRIGGER = "com.cloudbees.hudson.plugins.folder.computed.PeriodicFolderTrigger"
 FIELD_BRANCH_SOURCE = "source (jenkins.branch.BranchSource)"
 # Items that hold other items: names resolve through them.
-ITEM_GROUPS = frozenset({
-    "com.cloudbees.hudson.plugins.folder.Folder",
-    "jenkins.branch.OrganizationFolder",
-    *MULTIBRANCH_PROJECTS,
-})
+ITEM_GROUPS = frozenset({jenkins_items.FOLDER, *jenkins_items.COMPUTED_GROUPS})
 
 
 @dataclass

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .. import jenkins_names
+from ..jenkins_items import short_class
 from ..model.organisation import Namespace
 from ..model.policy import TeamPolicy, UnknownClasses
 from .classes import ALIASES, DENIED, DENIED_PROJECT_TYPES, PROJECT_TYPES, Denial, Rule, is_allowed, java_name
-from .sources import SOURCE_FIELDS, repository_url, short_name
+from .sources import SOURCE_FIELDS, repository_url
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,7 @@ class _Judge:
         (``sources.repository_url``), named by the fields it is made of. Its credentialsId (and
         a checkout-over-SSH trait's) is judged with every other credential field (``walk``)."""
         values = {f: (source.findtext(f) or "").strip() for f in SOURCE_FIELDS[cls]}
-        name = short_name(cls)
+        name = short_class(cls)
         if "remote" in values:
             self.git_url(values["remote"], f"{name} remote")
             return

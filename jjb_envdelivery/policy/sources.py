@@ -40,11 +40,6 @@ BRANCH_SOURCE = "jenkins.branch.BranchSource"
 BITBUCKET_CLOUD = "https://bitbucket.org"
 
 
-def short_name(cls: str) -> str:
-    """``jenkins.plugins.git.GitSCMSource`` -> ``GitSCMSource``, for messages."""
-    return cls.rsplit(".", 1)[-1]
-
-
 def _text(source: ET.Element, field: str) -> str:
     return (source.findtext(field) or "").strip()
 

@@ -43,7 +43,6 @@ def test_root_tag_and_class():
         == "flow-definition"
     assert item_class("flow-definition") == "org.jenkinsci.plugins.workflow.job.WorkflowJob"
     assert item_class("project") == "hudson.model.FreeStyleProject"
-    assert item_class("org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject").endswith("Project")
     assert root_tag(b"not xml") is None
 
 
@@ -106,6 +105,9 @@ def test_a_multibranch_project_is_a_job_to_the_updater_and_its_branches_are_not_
     unlisted = _collect([
         {"_class": "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject", "name": "svc-branches",
          "description": "d", "jobs": [{"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob", "name": "main"}]},
+        {"_class": "org.jenkinsci.plugins.pipeline.multibranch.defaults.PipelineMultiBranchDefaultsProject",
+         "name": "defaults-branches", "jobs": [{"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
+                                                "name": "main"}]},
         {"_class": "com.cloudbees.hudson.plugins.folder.Folder", "name": "team",
          "jobs": [{"_class": "hudson.model.FreeStyleProject", "name": "a"}]},
     ], "", items)
@@ -113,6 +115,7 @@ def test_a_multibranch_project_is_a_job_to_the_updater_and_its_branches_are_not_
     assert items["svc-branches"].kind == ItemKind.JOB
     assert items["svc-branches"].cls.endswith("WorkflowMultiBranchProject")
     assert "svc-branches/main" not in items
+    assert items["defaults-branches"].kind == ItemKind.JOB and "defaults-branches/main" not in items
     assert items["team"].kind == ItemKind.FOLDER and items["team/a"].cls == "hudson.model.FreeStyleProject"
 
 

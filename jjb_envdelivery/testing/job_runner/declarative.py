@@ -638,19 +638,18 @@ class _Parser:
         return left
 
     def disjunction(self) -> Expr:
-        left = self.conjunction()
-        while self.is_op("||"):
-            t = self.next()
-            self._skip_newlines()
-            left = Binary("||", left, self.conjunction(), t.line)
-        return left
+        return self._chain("||", self.conjunction)
 
     def conjunction(self) -> Expr:
-        left = self.equality()
-        while self.is_op("&&"):
+        return self._chain("&&", self.equality)
+
+    def _chain(self, op: str, operand) -> Expr:
+        """A left-associative chain of `op`; a line may break after the operator."""
+        left = operand()
+        while self.is_op(op):
             t = self.next()
             self._skip_newlines()
-            left = Binary("&&", left, self.equality(), t.line)
+            left = Binary(op, left, operand(), t.line)
         return left
 
     def equality(self) -> Expr:
