@@ -55,7 +55,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from ..model.settings import Setting
 from .catalog import DELETING, SAVING, STATUSES, Template, TemplateMeta, now
-from .process import lease_held, new_lease, process_group
+from .process import communicate, lease_held, new_lease, process_group, request_file
 from .provider import Environment, EnvSpec, NotFound, Provider, ProviderError, TemplateGone
 
 PROTOCOL_FILE = "command_protocol.json"
@@ -142,9 +142,9 @@ class CommandProvider(Provider):
         timeout = timeout or self.timeout
         try:
             # The tool and its children die with us if we are interrupted (SIGTERM from Jenkins).
-            with process_group(command, cwd=self.org_dir, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               text=True) as process:
-                out, _ = process.communicate(json.dumps(request), timeout=timeout)
+            with request_file(json.dumps(request)) as stdin, process_group(
+                    command, cwd=self.org_dir, stdin=stdin, stdout=subprocess.PIPE, text=True) as process:
+                out, _ = communicate(process, timeout=timeout)
         except OSError as exc:
             raise ProviderError(f"command provider: cannot run {operation} ({command!r}): {exc}") from None
         except subprocess.TimeoutExpired:

@@ -14,7 +14,9 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -91,8 +93,36 @@ def run_shell(command: str, *, cwd=None, env: dict | None = None, timeout: float
     ``capture``: stdout and stderr together, as text, in ``.stdout``."""
     with process_group(command, cwd=cwd, env=env, stdout=subprocess.PIPE if capture else None,
                        stderr=subprocess.STDOUT if capture else None, text=capture or None) as process:
-        out, _ = process.communicate(timeout=timeout)
+        out, _ = communicate(process, timeout=timeout)
     return subprocess.CompletedProcess(command, process.returncode, out, None)
+
+
+# How often a wait looks at a SIGTERM or SIGINT held meanwhile (communicate).
+SIGNAL_CHECK_SECONDS = 0.1
+
+
+def communicate(process: subprocess.Popen, timeout: float | None = None) -> tuple:
+    """``process.communicate(timeout=timeout)``, with SIGTERM and SIGINT held while subprocess's own
+    code runs and acted on between slices of the wait. A signal's exception raised inside
+    ``Popen.wait`` can land between its ``_waitpid_lock.acquire(False)`` and the ``try`` that
+    releases it (CPython 3.11, Lib/subprocess.py, ``Popen._wait``): the lock stays held and every
+    later wait on that process, the one that reaps it after a kill included, hangs for ever (seen:
+    a SIGTERMed build stuck beside its dead tool). Input comes from a file given as stdin (input
+    sent by communicate is lost when it is retried). Raises ``TimeoutExpired`` after ``timeout``."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with signals_deferred() as held:
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise subprocess.TimeoutExpired(process.args, timeout)
+            try:
+                # Retrying after TimeoutExpired loses no output (the subprocess documentation).
+                return process.communicate(timeout=SIGNAL_CHECK_SECONDS if left is None
+                                           else min(SIGNAL_CHECK_SECONDS, left))
+            except subprocess.TimeoutExpired:
+                if held:
+                    break  # leaving signals_deferred raises what was held (Terminated: exit 143)
+    raise AssertionError("unreachable: a held signal is raised when signals_deferred ends")
 
 
 @contextmanager
@@ -113,17 +143,18 @@ def process_group(command: str, **popen_options) -> Iterator[subprocess.Popen]:
 
 
 @contextmanager
-def signals_deferred() -> Iterator[None]:
-    """Hold SIGTERM and SIGINT for the body, then deliver them to the handlers that were in place.
-    Only the main thread receives Python signals; elsewhere this does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+def signals_deferred() -> Iterator[list[int]]:
+    """Hold SIGTERM and SIGINT for the body, then deliver them to the handlers that were in place;
+    yields the list of those held so far. Only the main thread receives Python signals; elsewhere
+    this does nothing (and the list stays empty)."""
     held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
     previous = {sig: signal.signal(sig, lambda signum, _frame: held.append(signum))
                 for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        yield
+        yield held
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -132,9 +163,43 @@ def signals_deferred() -> Iterator[None]:
 
 
 def kill_group(process: subprocess.Popen) -> None:
-    """SIGKILL the process's whole group and reap the leader."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()
+    """SIGKILL the process's whole group and reap the leader (a second SIGTERM waits for that)."""
+    with signals_deferred():
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+
+
+def run_interruptible(args: list[str], *, timeout: float, data: bytes | None = None,
+                      **popen_options) -> subprocess.CompletedProcess:
+    """``subprocess.run(args, input=data, timeout=timeout, ...)`` (one process, killed on a timeout
+    or when this process is interrupted), waiting as ``communicate`` does, so SIGTERM from Jenkins
+    can never leave the wait for the killed process hanging."""
+    with tempfile.TemporaryFile() as stdin:
+        if data is not None:
+            stdin.write(data)
+            stdin.seek(0)
+            popen_options["stdin"] = stdin
+        with signals_deferred():
+            process = subprocess.Popen(args, **popen_options)
+        try:
+            out, err = communicate(process, timeout)
+        except BaseException:
+            with signals_deferred():
+                process.kill()
+                for stream in (process.stdout, process.stderr):
+                    if stream is not None:
+                        stream.close()
+                process.wait()
+            raise
+    return subprocess.CompletedProcess(args, process.returncode, out, err)
+
+
+def request_file(text: str):
+    """A file holding ``text``, read from its start: a child's stdin (see ``communicate``)."""
+    stdin = tempfile.TemporaryFile()
+    stdin.write(text.encode())
+    stdin.seek(0)
+    return stdin

@@ -1,6 +1,8 @@
 """The ``skytap`` provider: environments ("configurations") and templates in Skytap, over its REST API
 (shared/reference/skytap-api.md). The catalog is Skytap itself: a template's metadata (variant,
-release line, version, status, pin, artifact versions, build) is JSON in its description.
+release line, version, status, pin, artifact versions, build) is JSON in its description, and an
+environment's (variant, release line, purpose, template, lease) in its own; either is compressed
+when over Skytap's 1000 characters, and refused before anything is written if even that is over.
 
 Settings::
 
@@ -297,7 +299,8 @@ class SkytapProvider(Provider):
         from the first moment it exists; start it. Whatever fails, nothing is left."""
         if ephemeral:
             info = {**info, "lease": new_lease()}
-        body = {"template_id": str(template_id), "name": name, "description": ENV_MARK + _compact(info)}
+        # Checked before the POST: nothing exists yet when the description cannot fit.
+        body = {"template_id": str(template_id), "name": name, "description": _env_description(info)}
         return str(self.create("configurations", body)["id"])
 
     def provision(self, spec: EnvSpec, ephemeral: bool) -> Environment:
@@ -327,7 +330,7 @@ class SkytapProvider(Provider):
         info = _decode_env(data)
         if info is not None and "lease" in info:
             info.pop("lease")
-            self.put_confirmed("configurations", env.id, {"description": ENV_MARK + _compact(info)})
+            self.put_confirmed("configurations", env.id, {"description": _env_description(info)})
 
     def _env_vars(self, env: Environment) -> dict:
         return {**os.environ, "ENVDELIVERY_ENV": env.id,
@@ -461,18 +464,10 @@ class SkytapProvider(Provider):
     def _description(self, template: Template, **overrides) -> str:
         """The description holding the template's metadata: JSON, or compressed when JSON is too
         long; a one-line error (before anything is written) when even that is over the limit."""
-        data = {**template.metadata(), **overrides}
-        text = _compact(data)
-        description = TEMPLATE_MARK + text
-        if len(description) > DESCRIPTION_LIMIT:
-            description = TEMPLATE_MARK + PACKED + base64.b85encode(zlib.compress(text.encode(), 9)).decode()
-        if len(description) > DESCRIPTION_LIMIT:
-            which = "the new template" if template.id == "new" else f"template {template.id}"
-            raise ProviderError(f"skytap: the metadata of {which} ({template.variant}/"
-                                f"{template.release}) needs {len(description)} characters compressed, over "
-                                f"Skytap's limit of {DESCRIPTION_LIMIT} for a description: record fewer or "
-                                "shorter artifacts")
-        return description
+        which = "the new template" if template.id == "new" else f"template {template.id}"
+        return _fit(TEMPLATE_MARK, {**template.metadata(), **overrides},
+                    f"the metadata of {which} ({template.variant}/{template.release})",
+                    "record fewer or shorter artifacts")
 
     def _write(self, template: Template, name: str | None = None, **marks) -> None:
         """Store the metadata (plus marks: lease, previous status) and confirm it was taken."""
@@ -588,30 +583,48 @@ def _compact(data: dict) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
-def _decode_template(data: dict | None) -> dict | None:
-    """Our metadata in a template's description (plain or packed JSON), or None."""
+def _fit(mark: str, data: dict, what: str, remedy: str) -> str:
+    """``data`` as a description after ``mark``: JSON, or compressed when JSON is too long; a
+    one-line error (raised before anything is written) when even that is over Skytap's limit."""
+    text = _compact(data)
+    description = mark + text
+    if len(description) > DESCRIPTION_LIMIT:
+        description = mark + PACKED + base64.b85encode(zlib.compress(text.encode(), 9)).decode()
+    if len(description) > DESCRIPTION_LIMIT:
+        raise ProviderError(f"skytap: {what} needs {len(description)} characters compressed, over Skytap's "
+                            f"limit of {DESCRIPTION_LIMIT} for a description: {remedy}")
+    return description
+
+
+def _env_description(info: dict) -> str:
+    return _fit(ENV_MARK, info, f"the description of a {info['purpose']} environment of {info['variant']}/"
+                f"{info['release']}", "use shorter variant and release line names")
+
+
+def _unpack(data: dict | None, mark: str) -> dict | None:
+    """The JSON object (plain or packed) after ``mark`` in a description, or None."""
     description = str((data or {}).get("description") or "")
-    if not description.startswith(TEMPLATE_MARK):
+    if not description.startswith(mark):
         return None
-    text = description[len(TEMPLATE_MARK):]
+    text = description[len(mark):]
     try:
         if text.startswith(PACKED):
             text = zlib.decompress(base64.b85decode(text[len(PACKED):])).decode()
-        meta = json.loads(text)
+        value = json.loads(text)
     except (ValueError, zlib.error):
         return None
-    return meta if isinstance(meta, dict) else None
+    return value if isinstance(value, dict) else None
+
+
+def _decode_template(data: dict | None) -> dict | None:
+    """Our metadata in a template's description (plain or packed JSON), or None."""
+    return _unpack(data, TEMPLATE_MARK)
 
 
 def _decode_env(data: dict | None) -> dict | None:
-    description = str((data or {}).get("description") or "")
-    if not description.startswith(ENV_MARK):
-        return None
-    try:
-        info = json.loads(description[len(ENV_MARK):])
-    except ValueError:
-        return None
-    return info if isinstance(info, dict) and {"variant", "release", "purpose"} <= set(info) else None
+    """What an environment is, from its description (plain or packed JSON), or None."""
+    info = _unpack(data, ENV_MARK)
+    return info if info is not None and {"variant", "release", "purpose"} <= set(info) else None
 
 
 def _saving_lease(name: str | None, prefix: str) -> dict | None:

@@ -82,4 +82,7 @@ def test_bench_containers_runs(tmp_path, base_image, require_commands):
     require_commands("podman-compose")
     out = run("bench_containers.py", "--services", "2", "--repeat", "1", tmp_path=tmp_path)
     assert "2 services (median of 1):" in out
+    assert "save (in process):" in out
     assert "median ratio deploy / podman-compose up:" in out
+    assert "clean-up: nothing left behind" in out
+

@@ -258,3 +258,26 @@ def _wait_until(condition, process: subprocess.Popen, limit: float = 60.0) -> No
 def wait_until():
     """wait_until(condition, process): poll until the condition holds; fail if the process ends first."""
     return _wait_until
+
+
+def _in_tmpfs_namespace(script: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the shell `script` in a user and mount namespace of its own (``unshare -rm``), where it
+    mounts a small tmpfs to fill (a full disk without touching the host's). Skips where this host
+    cannot, except in CI, where the disk-full tests must run; exit status 77 from the script
+    means the same."""
+    try:
+        done = subprocess.run(["unshare", "-rm", "sh", "-c", script], cwd=cwd, capture_output=True, text=True,
+                              env=env, timeout=300)
+    except FileNotFoundError:
+        done = None
+    if done is None or done.returncode == 77 or "unshare:" in done.stderr[:200]:
+        if os.environ.get("CI"):
+            pytest.fail("a tmpfs in a user namespace is needed for the disk-full test (CI must run it)")
+        pytest.skip("cannot mount a tmpfs in a user namespace here")
+    return done
+
+
+@pytest.fixture
+def in_tmpfs_namespace():
+    """in_tmpfs_namespace(script, cwd, env=None) -> the finished run (see _in_tmpfs_namespace)."""
+    return _in_tmpfs_namespace

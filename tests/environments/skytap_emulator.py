@@ -186,7 +186,9 @@ class SkytapEmulator:
 
     @staticmethod
     def too_long(body) -> tuple | None:
-        """The 422 Skytap gives a name or description over its limit, or None."""
+        """The 422 Skytap gives a name or description over its limit, or None. Environments and
+        templates alike: the environment model documents description "Limited to 1000 characters"
+        (help.skytap.com/API_Documentation.html); the template model is assumed to be the same."""
         body = body or {}
         if len(str(body.get("name") or "")) > NAME_LIMIT:
             return 422, {"error": f"Name is too long (maximum is {NAME_LIMIT} characters)"}, {}

@@ -9,8 +9,11 @@ provisioning tool artifact replaces the old one.
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
+import yaml
 
 from jjb_envdelivery.environments.catalog import Template, diff_services
 
@@ -264,3 +267,55 @@ def test_diff_needs_two_ids_or_a_line(workspace, cli, capsys, argv):
     assert _error(cli, capsys, "env", "diff", *argv) == (
         "jjb-envdelivery: error: give two template ids (env diff T1 T2), or --variant and --release "
         "[--from N] [--to M]")
+
+
+# -- every provider records it --------------------------------------------------------------------
+
+SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "command-provider" / "envprovider.py"
+REMOTE_TOOL = "envtool provision-remote --config {config} --artifacts {artifacts} --target {target}"
+
+
+@pytest.fixture(params=["local", "skytap", "command"])
+def any_provider(request, make_workspace, tmp_path, monkeypatch, skytap_module):
+    """A workspace on each non-container provider (the container provider's bill of materials is
+    checked against the real engine: tests/environments/containers/)."""
+    if request.param == "local":
+        yield make_workspace({"name": "local", "settings": {"root": str(tmp_path / "store")}})
+    elif request.param == "skytap":
+        monkeypatch.setenv("SKYTAP_USER", "ci")
+        monkeypatch.setenv("SKYTAP_TOKEN", "tok-123")
+        with skytap_module.SkytapEmulator(busy_polls=1) as emu:
+            base = next(t["id"] for t in emu.templates.values() if t["name"] == "base")
+            ws = make_workspace({"name": "skytap", "credential-id": "skytap-api", "settings": {
+                "url": emu.url, "base-template": base, "poll-interval": 0, "retry-delay": 0, "wait-timeout": 30,
+                "retry-timeout": 30}})
+            data = yaml.safe_load((ws / "delivery.yaml").read_text())
+            data["environments"]["provisioning-tool"]["command"] = REMOTE_TOOL
+            (ws / "delivery.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+            yield ws
+    else:
+        monkeypatch.setenv("ENVPROVIDER_ROOT", str(tmp_path / "sample-root"))
+        operations = ("provision", "run", "save", "deploy", "destroy", "list-templates", "update-template",
+                      "delete-template", "list-environments", "update-environment")
+        yield make_workspace({"name": "command", "settings": {op: f"{sys.executable} {SAMPLE} {op}"
+                                                              for op in operations}})
+
+
+def test_every_provider_records_lists_and_diffs_the_services(any_provider, cli, capsys):
+    assert cli("env", "build", *LINE) == 0 and cli("env", "verify", "--latest", *LINE) == 0
+    tool_dir = any_provider / ".envdelivery" / "tool"  # a new provisioning tool between the builds
+    (tool_dir / "envtool-1.0.tar.gz").unlink()
+    (tool_dir / "envtool-1.1.tar.gz").write_bytes(b"envtool 1.1")
+    assert cli("env", "build", *LINE) == 0
+    v1, v2 = sorted(_json(cli, capsys, "env", "list", "--json")["templates"], key=lambda t: t["version"])
+    for template in (v1, v2):
+        assert "auth-service" in template["services"] and len(template["services"]) > 2
+        assert all(entry.get("version") for entry in template["services"].values()), template["services"]
+        assert template["services"]["envtool"]["sha256"]
+    assert (v1["services"]["envtool"]["version"], v2["services"]["envtool"]["version"]) == ("1.0", "1.1")
+    diff = _json(cli, capsys, "env", "diff", v1["id"], v2["id"], "--json")
+    assert list(diff["changed"]) == ["envtool"] and "auth-service" in diff["unchanged"]
+    # A version of the line is deployable by its number.
+    capsys.readouterr()
+    assert cli("env", "deploy", *LINE, "--version", "1") == 0
+    assert v1["id"] in capsys.readouterr().out

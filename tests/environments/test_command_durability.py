@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -179,17 +180,9 @@ step state sh -c 'cd "$ENVPROVIDER_ROOT" && ls -A environments templates tmp'
 """
 
 
-def test_a_full_disk_is_one_line_and_the_next_build_works(make_workspace, sample, script_steps):
+def test_a_full_disk_is_one_line_and_the_next_build_works(make_workspace, sample, script_steps, in_tmpfs_namespace):
     ws = make_workspace({"name": "command", "settings": sample_settings()})
-    try:
-        done = subprocess.run(["unshare", "-rm", "sh", "-c", DISK_FULL_SCRIPT.format(line=" ".join(LINE))],
-                              cwd=ws, capture_output=True, text=True, timeout=300)
-    except FileNotFoundError:
-        done = None
-    if done is None or done.returncode == 77 or "unshare:" in done.stderr[:200]:
-        if os.environ.get("CI"):
-            pytest.fail("a tmpfs in a user namespace is needed for the disk-full test (CI must run it)")
-        pytest.skip("cannot mount a tmpfs in a user namespace here")
+    done = in_tmpfs_namespace(DISK_FULL_SCRIPT.format(line=" ".join(LINE)), ws)
     out = done.stdout + done.stderr
     # The stand-in envtool dies of the full disk with its own traceback; nothing of ours may.
     frames = [line for line in out.splitlines() if line.strip().startswith('File "')]
@@ -210,3 +203,150 @@ def test_a_full_disk_is_one_line_and_the_next_build_works(make_workspace, sample
     state = found["state"][1].split()
     assert [name for name in state if name.startswith("tpl-")] == [template["id"], f"{template['id']}.json"]
     assert not any(name.endswith((".saving", ".trash", ".tmp")) or name.startswith("build-") for name in state)
+
+
+# -- a run killed at each step -------------------------------------------------------------------
+
+# The org's command for each operation: the sample, behind a wrapper that stops (until killed) the
+# first HOLD_OP call, before the sample runs (HOLD_WHEN=before) or after it did its work and
+# answered, the answer held back (after: the tool's work is done, the caller never hears of it).
+HOLD = """#!/bin/sh
+op=$1
+if [ "$op" = "$HOLD_OP" ] && [ ! -e "$HOLD_DIR/held" ]; then
+    if [ "$HOLD_WHEN" = after ]; then "{python}" "{sample}" "$op" > "$HOLD_DIR/answer"; fi
+    touch "$HOLD_DIR/held"
+    exec sleep 300
+fi
+exec "{python}" "{sample}" "$op"
+"""
+
+SLOW_TOOL, SLOW_COPY = {"ENVTOOL_SLEEP": "30"}, {"ENVPROVIDER_COPY_DELAY": "0.2"}
+# case: (command, operation, when, extra environment, where "mid" waits), the steps a build, a
+# deploy and a gc take through the protocol (command.py), in order. "mid": killed while the sample
+# works, slowed by the extra environment, once the glob under the sample's root matches.
+KILLS = {
+    "build: before provision": ("build", "provision", "before", {}, None),
+    "build: while the tool provisions": ("build", "provision", "mid", SLOW_TOOL, "environments/build-*/*"),
+    "build: provisioned, answer lost": ("build", "provision", "after", {}, None),
+    "build: validating": ("build", "run", "before", {}, None),
+    "build: while saving": ("build", "save", "mid", SLOW_COPY, "tmp/*.saving/tree/*/*"),
+    "build: saved, answer lost": ("build", "save", "after", {}, None),
+    "build: before tearing down": ("build", "destroy", "before", {}, None),
+    "build: torn down, answer lost": ("build", "destroy", "after", {}, None),
+    "deploy: before deploying": ("deploy", "deploy", "before", {}, None),
+    "deploy: while copying": ("deploy", "deploy", "mid", SLOW_COPY, "environments/deploy-*/*"),
+    "deploy: deployed, answer lost": ("deploy", "deploy", "after", {}, None),
+    "deploy: before handing over": ("deploy", "update-environment", "before", {}, None),
+    "deploy: handed over, answer lost": ("deploy", "update-environment", "after", {}, None),
+    "gc: before marking": ("gc", "update-template", "before", {}, None),
+    "gc: marked deleting, answer lost": ("gc", "update-template", "after", {}, None),
+    "gc: before deleting": ("gc", "delete-template", "before", {}, None),
+    "gc: deleted, answer lost": ("gc", "delete-template", "after", {}, None),
+}
+# The dead run had nothing under its lease yet, or no longer.
+NOTHING_LEFT = ("build: before provision", "build: torn down, answer lost", "deploy: before deploying",
+                "deploy: handed over, answer lost", "gc: before marking", "gc: deleted, answer lost")
+ARGS = {"build": ("build", *LINE), "deploy": ("deploy", *LINE, "--version", "1"), "gc": ("gc", *LINE, "--keep", "1")}
+
+
+def template_data(root: Path, template_id: str) -> dict:
+    """Every file of a template's snapshot and manifest, with its content."""
+    base = root / "templates" / template_id
+    return {str(p.relative_to(base)): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("case", list(KILLS))
+def test_a_run_killed_at_each_step_leaves_nothing_and_loses_nothing(make_workspace, sample, tmp_path, cli, capsys,
+                                                                    wait_until, kill_tree, case):
+    kind, operation, when, slow, progress = KILLS[case]
+    hold = tmp_path / "hold.sh"
+    hold.write_text(HOLD.format(python=sys.executable, sample=SAMPLE))
+    hold.chmod(0o755)
+    ws = make_workspace({"name": "command", "settings": {op: f"{hold} {op}" for op in command.REQUIRED}})
+    for _ in range(2 if kind == "gc" else 1):  # gc --keep 1 then deletes v1
+        assert cli("env", "build", *LINE) == 0 and cli("env", "verify", "--latest", *LINE) == 0
+    before = records(sample, "templates")
+    data = {tid: template_data(sample, tid) for tid in before}
+    run = start(ws, *ARGS[kind], **slow, **({} if when == "mid" else
+                                            {"HOLD_OP": operation, "HOLD_WHEN": when, "HOLD_DIR": str(tmp_path)}))
+    try:
+        wait_until(lambda: any(sample.glob(progress)) if progress else (tmp_path / "held").exists(), run)
+    finally:
+        kill_tree(run.pid)  # the CLI and every process under it, the tool's session included
+        run.wait(timeout=30)
+    capsys.readouterr()
+    assert cli("env", "list", "--json") == 0
+    out, err = capsys.readouterr()
+    recovered = [line for line in err.splitlines() if line.startswith("recovered:")]
+    listing = json.loads(out)
+
+    # No environment of the dead run is left, except the one a deploy had handed over to its user.
+    handed_over = case == "deploy: handed over, answer lost"
+    envs = records(sample, "environments")
+    assert [(e["purpose"], e["lease"]) for e in envs.values()] == ([("deploy", None)] if handed_over else []), case
+    assert sorted(e["id"] for e in listing["environments"]) == sorted(envs)
+    # Every template is whole: registered ones kept with their data, half-saved ones gone.
+    after = records(sample, "templates")
+    gone = {min(before, key=lambda tid: before[tid]["version"])} if case in (
+        "gc: marked deleting, answer lost", "gc: before deleting", "gc: deleted, answer lost") else set()
+    for tid in set(before) - gone:
+        assert (after[tid]["status"], after[tid]["lease"]) == (before[tid]["status"], None), case
+        assert template_data(sample, tid) == data[tid], f"{case}: template {tid} lost data"
+    saved = case in ("build: saved, answer lost", "build: before tearing down", "build: torn down, answer lost")
+    new = set(after) - set(before)
+    assert set(after) == set(before) - gone | new and len(new) == saved, case
+    assert {after[tid]["status"] for tid in new} <= {"built"} and sorted(t["id"] for t in listing["templates"]) \
+        == sorted(after)
+    # Nothing half-made or half-removed on the sample's disk.
+    assert sorted(p.name for p in (sample / "environments").iterdir()) == sorted([*envs, *(f"{e}.json" for e in envs)])
+    assert sorted(p.name for p in (sample / "templates").iterdir()) == sorted([*after, *(f"{t}.json" for t in after)])
+    assert list((sample / "tmp").iterdir()) == []
+    # Whatever the dead run had under its lease was reclaimed by this command, and said so.
+    assert bool(recovered) == (case not in NOTHING_LEFT), (case, err)
+
+    # And the line goes on: the next build gets the next version, none burnt by the dead run.
+    assert cli("env", "build", *LINE) == 0
+    versions = sorted(t["version"] for t in records(sample, "templates").values())
+    first = 2 if gone else 1
+    assert versions == list(range(first, first + len(after) + 1)), case
+
+
+def orphans_of(pid: int) -> list[int]:
+    """The process's children (the tool's sessions), read before it is killed."""
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@pytest.mark.parametrize("kind, slow, progress", [
+    ("build", SLOW_TOOL, "environments/build-*/*"),
+    ("build", SLOW_COPY, "tmp/*.saving/tree/*/*"),
+    ("deploy", SLOW_COPY, "environments/deploy-*/*"),
+], ids=["provisioning", "saving", "deploying"])
+def test_a_killed_cli_whose_tool_goes_on_leaves_nothing(make_workspace, sample, cli, wait_until, kill_tree,
+                                                         process_running, kind, slow, progress):
+    """SIGKILL of the CLI alone: the tool, in a session of its own, works on while the next command
+    recovers, and whatever it still does must neither survive nor come back."""
+    ws = make_workspace({"name": "command", "settings": sample_settings()})
+    assert cli("env", "build", *LINE) == 0 and cli("env", "verify", "--latest", *LINE) == 0
+    before = records(sample, "templates")
+    already = set(sample.glob(progress))
+    run = start(ws, *ARGS[kind], **slow)
+    wait_until(lambda: set(sample.glob(progress)) - already, run)
+    tools = orphans_of(run.pid)
+    try:
+        run.kill()
+        run.wait(timeout=30)
+        assert any(map(process_running, tools))
+        assert cli("env", "list") == 0  # recovers while the tool runs on
+        deadline = time.monotonic() + 60
+        while any(map(process_running, tools)) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the orphaned tool fails once its environment or staging is gone
+        assert not any(map(process_running, tools)), "the orphaned tool never ended"
+    finally:
+        for pid in tools:
+            kill_tree(pid)
+    # As the orphan left it, no other recovery since: what it did after its lease lapsed did not stay.
+    assert records(sample, "environments") == {} and records(sample, "templates") == before
+    assert sorted(p.name for p in (sample / "environments").iterdir()) == []
+    assert list((sample / "tmp").iterdir()) == []
+    assert cli("env", "build", *LINE) == 0
+    assert sorted(t["version"] for t in records(sample, "templates").values()) == [1, 2]

@@ -60,6 +60,17 @@ def test_the_protocol_is_a_valid_schema_with_every_operation():
         assert {f"{operation}.request", f"{operation}.answer"} <= set(schema["$defs"]), operation
 
 
+def test_the_protocol_is_shipped_in_the_package():
+    """An installed jjb-envdelivery reads the schema from its package: setup.cfg must ship it."""
+    import configparser
+    from fnmatch import fnmatch
+
+    setup = configparser.ConfigParser()
+    setup.read(Path(command.__file__).resolve().parents[2] / "setup.cfg")
+    shipped = setup["options.package_data"].get("jjb_envdelivery.environments", "")
+    assert any(fnmatch(command.PROTOCOL_FILE, glob.strip()) for glob in shipped.split(",")), shipped
+
+
 def test_list_environments_is_required_at_the_settings_line(make_workspace, cli, capsys):
     settings = {op: cmd for op, cmd in sample_settings().items() if op != "list-environments"}
     ws = make_workspace({"name": "command", "settings": settings})

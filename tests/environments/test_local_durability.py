@@ -325,19 +325,12 @@ step state sh -c 'ls "$STORE/environments" "$STORE/tmp" "$STORE/templates"'
 
 
 @pytest.mark.slow
-def test_a_full_disk_is_one_line_and_the_next_command_works(workspace, job_env, tmp_path, script_steps):
+def test_a_full_disk_is_one_line_and_the_next_command_works(workspace, job_env, tmp_path, script_steps,
+                                                            in_tmpfs_namespace):
     store = tmp_path / "store"
     store.mkdir()
     script = DISK_FULL_SCRIPT.format(line=" ".join(LINE))
-    try:
-        done = subprocess.run(["unshare", "-rm", "sh", "-c", script], cwd=workspace, capture_output=True, text=True,
-                              env={**job_env, "STORE": str(store)}, timeout=300)
-    except FileNotFoundError:
-        done = None
-    if done is None or done.returncode == 77 or "unshare:" in done.stderr[:200]:
-        if os.environ.get("CI"):
-            pytest.fail("a tmpfs in a user namespace is needed for the disk-full test (CI must run it)")
-        pytest.skip("cannot mount a tmpfs in a user namespace here")
+    done = in_tmpfs_namespace(script, workspace, {**job_env, "STORE": str(store)})
     out = done.stdout + done.stderr
     steps = script_steps(done.stdout)
     assert "Traceback" not in out, out
@@ -359,6 +352,60 @@ def test_a_full_disk_is_one_line_and_the_next_command_works(workspace, job_env, 
     assert [name for name in state if name.startswith("deploy-") and not name.endswith(".json")] == \
         [listing["environments"][0]["id"]]
     assert not any(name.endswith((".saving", ".deleting")) for name in state), state
+
+
+# A deploy whose process died after filling the disk with a partial environment (finding 3):
+# marked as a dead owner's, then the disk filled through it to the last byte.
+ORPHAN_ON_FULL_DISK_SCRIPT = """
+set -u
+mount -t tmpfs -o size=2m tmpfs "$STORE" || exit 77
+step() {{ echo "== $1"; shift; "$@"; echo "== rc $?"; }}
+step build jjb-envdelivery env build {line}
+step deploy jjb-envdelivery env deploy --template minimal-current-v1
+step orphan {python} -c "$ORPHAN"
+step list jjb-envdelivery env list --json
+step state sh -c 'ls "$STORE/environments" "$STORE/tmp"'
+"""
+ORPHAN = """
+import os, sys
+from jjb_envdelivery.environments.local import LocalProvider
+p = LocalProvider({"root": os.environ["STORE"]}, org_dir=".")
+[row] = p.catalog.environment_rows()
+p.catalog.update_environment(row["id"], owner=os.environ["DEAD"])
+p.close()
+try:
+    with open(os.path.join(os.environ["STORE"], "environments", row["id"], "filler"), "wb") as out:
+        while True:
+            out.write(bytes(4096))
+            out.flush()
+except OSError:
+    pass
+stat = os.statvfs(os.environ["STORE"])
+print("free", stat.f_bavail * stat.f_frsize)
+"""
+
+
+@pytest.mark.slow
+def test_recovery_on_a_full_disk_frees_space_before_it_writes(workspace, job_env, tmp_path, script_steps,
+                                                             in_tmpfs_namespace):
+    """Every catalog write of recovery comes after the files it removes: a dead deploy's partial
+    environment that filled the disk is removed by the next command, which then works."""
+    store = tmp_path / "store"
+    store.mkdir()
+    script = ORPHAN_ON_FULL_DISK_SCRIPT.format(line=" ".join(LINE), python=sys.executable)
+    done = in_tmpfs_namespace(script, workspace, {**job_env, "STORE": str(store), "ORPHAN": ORPHAN,
+                                                  "DEAD": _dead_token()})
+    out = done.stdout + done.stderr
+    steps = script_steps(done.stdout)
+    assert "Traceback" not in out, out
+    assert steps["build"][0] == steps["deploy"][0] == steps["orphan"][0] == 0, out
+    assert steps["orphan"][1].split() == ["free", "0"], out  # not a byte left
+    assert steps["list"][0] == 0, out
+    assert "(deploy, its process ended)" in done.stderr, out
+    listing = json.loads(steps["list"][1][steps["list"][1].index("{\n"):])
+    assert _templates(listing) == {"minimal-current-v1": (1, "built", False)}
+    assert listing["environments"] == []
+    assert steps["state"][1].split() == [f"{store}/environments:", f"{store}/tmp:"], out
 
 
 # -- 6. timeouts kill the whole process group ---------------------------------------------------

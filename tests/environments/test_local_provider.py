@@ -35,10 +35,15 @@ def test_build_verify_deploy_destroy_gc(workspace, cli, capsys, tmp_path):
     assert listing["environments"] == []  # build and verify tore theirs down
 
     # An engineer's environment is a clone: changing it leaves the template as it was.
+    capsys.readouterr()
     assert cli("env", "deploy", "--template", "minimal-current-v1") == 0
+    printed = capsys.readouterr().out
     deployed = _listing(cli, capsys)["environments"]
     assert [e["template"] for e in deployed] == ["minimal-current-v1"]
     env_dir = Path(deployed[0]["access"]["path"])
+    # The deploy says how to reach the environment and how to remove it.
+    assert f"  path: {env_dir}\n" in printed and f"cd {env_dir} && ENVDELIVERY_ENV={env_dir}" in printed
+    assert f"destroy it with: jjb-envdelivery env destroy {deployed[0]['id']}" in printed
     (env_dir / "auth-service" / "auth-service.service").write_text("changed by the engineer\n")
     snapshot = store / "templates" / "minimal-current-v1" / "tree" / "auth-service" / "auth-service.service"
     assert snapshot.read_text() == "auth-service running\n"

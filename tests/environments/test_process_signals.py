@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 
 import pytest
 
@@ -69,3 +70,65 @@ def test_run_shell_kills_the_group_when_sigterm_lands_in_the_start(raising_sigte
         for child in started:
             if child.poll() is None:
                 process.kill_group(child)
+
+
+# A SIGTERM whose exception lands inside Popen's wait, just after ``_waitpid_lock.acquire(False)``
+# and before the ``try`` that releases it (CPython 3.11 Lib/subprocess.py, Popen._wait), leaves the
+# lock held; the wait that reaps the killed child then blocks for ever. Seen: a SIGTERMed container
+# build stuck in kill_group beside its dead tool. The child script below makes that moment
+# certain: its lock raises SIGTERM once, from inside a non-blocking acquire that succeeded.
+WINDOW = r'''
+import signal, subprocess, sys, threading, time
+from jjb_envdelivery.environments import process
+
+class Terminated(BaseException):
+    pass
+
+def handler(signum, frame):
+    raise Terminated
+
+class WindowLock:
+    def __init__(self):
+        self.lock, self.fired = threading.Lock(), False
+    def acquire(self, blocking=True, timeout=-1):
+        got = self.lock.acquire(blocking, timeout)
+        if got and not blocking and not self.fired and time.monotonic() > start + 0.3:
+            self.fired = True
+            signal.raise_signal(signal.SIGTERM)
+        return got
+    def release(self):
+        self.lock.release()
+    def __enter__(self):
+        return self.acquire()
+    def __exit__(self, *exc):
+        self.release()
+
+init = subprocess.Popen.__init__
+def windowed(self, *args, **kwargs):
+    init(self, *args, **kwargs)
+    self._waitpid_lock = WindowLock()
+subprocess.Popen.__init__ = windowed
+signal.signal(signal.SIGTERM, handler)
+start = time.monotonic()
+try:
+    if sys.argv[1] == "shell":
+        process.run_shell("sleep 30", timeout=60)
+    else:
+        # It closes its pipes at once, so the wait for its exit (where the window is) begins.
+        process.run_interruptible(["sh", "-c", "exec >&- 2>&-; sleep 30"], timeout=60, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+except Terminated:
+    print("terminated in %.1fs" % (time.monotonic() - start))
+'''
+
+
+@pytest.mark.parametrize("how", ["shell", "interruptible"])
+def test_sigterm_inside_popen_wait_never_hangs_the_cleanup(how, tmp_path):
+    """With ``process.communicate`` the signal is held while subprocess's code runs and acted on
+    between slices: the tool is killed and reaped, and the exception reaches the caller."""
+    script = tmp_path / "window.py"
+    script.write_text(WINDOW)
+    done = subprocess.run([sys.executable, str(script), how], capture_output=True, text=True, timeout=25)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("terminated in "), done.stdout + done.stderr
+    assert float(done.stdout.split()[2].rstrip("s")) < 10  # killed, not waited out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import string
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -12,7 +13,7 @@ import pytest
 import yaml
 
 from jjb_envdelivery.environments.catalog import Template, TemplateMeta
-from jjb_envdelivery.environments.provider import ProviderError
+from jjb_envdelivery.environments.provider import EnvSpec, ProviderError
 from jjb_envdelivery.environments.skytap import ENV_MARK, TEMPLATE_MARK, SkytapProvider, _decode_template
 
 LINE = ("--variant", "minimal", "--release", "current")
@@ -303,3 +304,58 @@ def test_metadata_that_cannot_fit_is_refused_before_anything_is_written(skytap_m
         message = str(caught.value)
         assert "\n" not in message and "minimal/current" in message and "limit of 1000" in message
         assert _posts(emu, "/templates") == 0 and list(emu.templates) == [_base(emu)]
+
+
+# An environment's description (variant, release line, purpose, template, lease) obeys the same limit.
+def _spec(variant: str, tmp_path) -> EnvSpec:
+    return EnvSpec(variant=variant, release="current", config={"name": "x"}, tool_command="true",
+                   artifacts_dir=tmp_path, purpose="build")
+
+
+def test_the_emulator_refuses_environment_descriptions_over_the_limit(skytap_module, provider_on):
+    with skytap_module.SkytapEmulator() as emu:
+        provider = provider_on(emu)
+        body = {"template_id": _base(emu), "name": "envdelivery-x", "description": "x" * 1001}
+        with pytest.raises(ProviderError, match=r"422 Description is too long \(maximum is 1000"):
+            provider.request("POST", "/configurations", body)
+        assert emu.configurations == {}
+        eid = provider.create("configurations", {**body, "description": "x" * 1000})["id"]
+        emu.configurations[eid]["busy_left"] = 0
+        with pytest.raises(ProviderError, match=r"422 Description is too long"):
+            provider.request("PUT", f"/configurations/{eid}", {"description": "x" * 1001})
+        assert emu.configurations[eid]["description"] == "x" * 1000
+
+
+def test_environment_descriptions_over_the_limit_are_packed(skytap_module, provider_on, tmp_path):
+    long_name = "v" * 990  # a plain description would be over 1000 characters; packed it is short
+    with skytap_module.SkytapEmulator(busy_polls=0) as emu:
+        provider = provider_on(emu)
+        built = provider.provision(_spec(long_name, tmp_path), ephemeral=True)
+        template = Template(id="new", variant=long_name, release="current", version=1, status="verified")
+        template.id = emu.add_template("envdelivery-long-v1", provider._description(template))
+        deployed = provider.deploy(template, "deploy", ephemeral=True)
+        provider.keep_environment(deployed)  # a PUT without the lease
+        for env in (built, deployed):
+            description = emu.configurations[env.id]["description"]
+            assert description.startswith(ENV_MARK + "z85:") and len(description) <= 1000
+        found = {env.id: env for env in provider.list_environments()}
+        assert (found[built.id].variant, found[built.id].purpose) == (long_name, "build")
+        assert (found[deployed.id].variant, found[deployed.id].template_id) == (long_name, template.id)
+        provider.destroy(built.id)  # its lease is this live process's: recover() must keep the other
+        assert provider.recover() == [] and list(emu.configurations) == [deployed.id]
+
+
+def test_an_environment_description_that_cannot_fit_is_refused_before_anything_is_written(skytap_module,
+                                                                                         provider_on, tmp_path):
+    # Random letters and digits: about 6 bits a character, that compression cannot bring under 1000.
+    incompressible = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(1300))
+    with skytap_module.SkytapEmulator() as emu:
+        provider = provider_on(emu)
+        template = Template(id=_base(emu), variant=incompressible, release="current", version=1, status="verified")
+        for attempt in (lambda: provider.provision(_spec(incompressible, tmp_path), ephemeral=True),
+                        lambda: provider.deploy(template, "deploy", ephemeral=False)):
+            with pytest.raises(ProviderError) as caught:
+                attempt()
+            message = str(caught.value)
+            assert "\n" not in message and "limit of 1000" in message and "environment of" in message, message
+        assert _posts(emu, "/configurations") == 0 and emu.configurations == {}

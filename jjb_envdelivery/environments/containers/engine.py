@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..process import run_interruptible
 from ..provider import ProviderError
 
 ENGINES = ("podman", "docker")
@@ -64,8 +65,9 @@ class Engine:
         limit = timeout or self.timeout
         binary = stdin is not None or data is not None or stdout is not None
         try:
-            done = subprocess.run([self.command, *args], stdin=stdin, input=data, timeout=limit, text=not binary,
-                                  stdout=stdout if stdout is not None else subprocess.PIPE, stderr=subprocess.PIPE)
+            # Not subprocess.run: SIGTERM while it waits could hang the build (process.communicate).
+            done = run_interruptible([self.command, *args], timeout=limit, data=data, text=not binary, stdin=stdin,
+                                     stdout=stdout if stdout is not None else subprocess.PIPE, stderr=subprocess.PIPE)
         except subprocess.TimeoutExpired:
             raise EngineError(f"{self.command} {args[0]} did not finish within {limit:g}s while {what}") from None
         except OSError as exc:
@@ -146,13 +148,13 @@ class Engine:
             time.sleep(0.2 * (attempt + 1))
         return []
 
-    def labelled(self, kind: str, labels: dict[str, str], what: str) -> list[str]:
-        """The ids (names, for volumes) of the containers, images, networks or volumes that carry
-        every label in ``labels``. Repeated ``--filter label=...`` options are ANDed by Docker and by
-        Podman's ``ps`` and ``network ls``, but ORed by Podman 4.3's ``images`` and ``volume ls``
-        (Debian 12's podman; seen here: a template's gc removed every template's images, and the
-        containers running from them). So: list by the first label alone, then keep what inspect
-        shows carrying them all."""
+    def labelled_inspect(self, kind: str, labels: dict[str, str], what: str) -> list[dict]:
+        """The inspect output of the containers, images, networks or volumes that carry every label
+        in ``labels``. Repeated ``--filter label=...`` options are ANDed by Docker and by Podman's
+        ``ps`` and ``network ls``, but ORed by Podman 4.3's ``images`` and ``volume ls`` (Debian
+        12's podman; seen here: a template's gc removed every template's images, and the containers
+        running from them). So: list by the first label alone, then keep what inspect shows
+        carrying them all (for every kind alike)."""
         (key, value), *rest = labels.items()
         listing = {"container": ["ps", "-a", "-q"], "image": ["images", "-q"], "network": ["network", "ls", "-q"],
                    "volume": ["volume", "ls", "-q"]}[kind]
@@ -162,9 +164,16 @@ class Engine:
             config = item.get("Config") if isinstance(item.get("Config"), dict) else {}
             carried = item.get("Labels") or item.get("labels") or config.get("Labels") or {}
             if all(carried.get(k) == v for k, v in [(key, value), *rest]):
-                name = item.get("Name") if kind == "volume" else item.get("Id") or item.get("id") or item.get("ID")
-                if name:
-                    keep.append(str(name))
+                keep.append(item)
+        return keep
+
+    def labelled(self, kind: str, labels: dict[str, str], what: str) -> list[str]:
+        """The ids (names, for volumes) of what ``labelled_inspect`` finds."""
+        keep = []
+        for item in self.labelled_inspect(kind, labels, what):
+            name = item.get("Name") if kind == "volume" else item.get("Id") or item.get("id") or item.get("ID")
+            if name:
+                keep.append(str(name))
         return list(dict.fromkeys(keep))
 
     def ids(self, args: Sequence[str], what: str) -> list[str]:

@@ -190,9 +190,6 @@ class ContainerProvider(SqliteTemplates, Provider):
         pairs = {ROOT_LABEL: self.root_key, **{f"{LABEL}.{k}": v for k, v in labels.items()}}
         return [arg for key, value in pairs.items() for arg in ("--label", f"{key}={value}")]
 
-    def _filter(self, key: str, value: str) -> list[str]:
-        return ["--filter", f"label={ROOT_LABEL}={self.root_key}", "--filter", f"label={LABEL}.{key}={value}"]
-
     def _labelled(self, kind: str, key: str, value: str, what: str) -> list[str]:
         """This catalog's objects of ``kind`` labelled ``key=value`` (never by two ``--filter label``
         options alone: Podman ORs them for images and volumes, Engine.labelled)."""
@@ -403,8 +400,8 @@ class ContainerProvider(SqliteTemplates, Provider):
         return "\n".join("    " + line for line in text.splitlines()[-20:]) or "    (none)"
 
     def _containers(self, key: str, value: str) -> list[dict]:
-        return self.engine.inspect_listed("container", ["ps", "-a", "-q", *self._filter(key, value)],
-                                          f"inspecting the containers of {value}")
+        return self.engine.labelled_inspect("container", {f"{LABEL}.{key}": value, ROOT_LABEL: self.root_key},
+                                            f"inspecting the containers of {value}")
 
     def _access(self, env_id: str, containers: list[dict] | None = None) -> dict:
         """Each service's published address on the host, and the network the services share."""
@@ -560,8 +557,7 @@ class ContainerProvider(SqliteTemplates, Provider):
                 for r in rows]
 
     def _containers_of_root(self) -> list[dict]:
-        return self.engine.inspect_listed("container", ["ps", "-a", "-q", "--filter",
-                                                        f"label={ROOT_LABEL}={self.root_key}"], "listing containers")
+        return self.engine.labelled_inspect("container", {ROOT_LABEL: self.root_key}, "listing containers")
 
     def describe(self, env: Environment) -> str:
         lines = [f"  {service}: {address}" for service, address in env.access.items() if service != "engine"]
@@ -615,8 +611,10 @@ class ContainerProvider(SqliteTemplates, Provider):
                                                             f"pushing {service} of {template.id}")
                 _each(plan["order"], push_one)
             manifest = {"template": template.id, "services": services, "order": plan["order"],
-                        "networks": plan["networks"], "volumes": plan["volumes"], "created_at": template.created_at,
-                        "build": template.build, "engine": self.engine.command}
+                        "networks": plan["networks"], "volumes": plan["volumes"],
+                        # The bill of materials: each service's version, source image, digest, commit.
+                        "versions": template.services,
+                        "created_at": template.created_at, "build": template.build, "engine": self.engine.command}
             write_json_atomic(staging / "manifest.json", manifest)
             template.status = BUILT
             write_json_atomic(staging / "template.json", template_document(template))
@@ -824,8 +822,8 @@ class ContainerProvider(SqliteTemplates, Provider):
             engine = self.engine.command
             found.append(f"kept: containers of {env_id} (no catalog record); remove them with "
                          f"{engine} rm -f $({engine} ps -aq --filter label={ENV_LABEL}={env_id})")
-        listed = [image.get("Config") or image for image in self.engine.inspect_listed(
-            "image", ["images", "-q", "--filter", f"label={ROOT_LABEL}={self.root_key}"], "listing images")]
+        listed = [image.get("Config") or image for image in self.engine.labelled_inspect(
+            "image", {ROOT_LABEL: self.root_key}, "listing images")]
         known = set(templates) | {p.name for p in (self.root / "templates").iterdir()}
         for tid in sorted({(image.get("Labels") or {}).get(TEMPLATE_LABEL, "?") for image in listed} - known):
             found.append(f"kept: images of template {tid} (no catalog record); {KEEP_BY_HAND}")

@@ -126,8 +126,9 @@ def make_service_image(base_image, tmp_path_factory):
 @pytest.fixture
 def container_org(tmp_path, example_org_dir, make_service_image, base_image, monkeypatch, clean_catalog_objects):
     """make(settings=None, compose=None, images=None, validate=None) -> an org directory using the
-    container provider (its root under tmp_path), the kv and api images at 1.0 tagged :current,
-    and the tool artifact in <org>/.envdelivery/tool; the current directory is the org directory."""
+    container provider (its root under tmp_path; a setting given as None is left out), the kv and
+    api images at 1.0 tagged :current, and the tool artifact in <org>/.envdelivery/tool; the
+    current directory is the org directory."""
     def make(settings: dict | None = None, compose: str | None = None, images: dict | None = None,
              validate: list[str] | None = None) -> Path:
         images = images or {"kv": f"{SERVICE_IMAGES}/kv:current", "api": f"{SERVICE_IMAGES}/api:current"}
@@ -140,9 +141,10 @@ def container_org(tmp_path, example_org_dir, make_service_image, base_image, mon
         (org / "compose.yaml").write_text(compose or COMPOSE.format(**images))
         data = yaml.safe_load((org / "delivery.yaml").read_text())
         envs = data["environments"]
-        envs["provider"] = {"name": "container", "settings": {
-            "root": str(tmp_path / "containers"), "command-timeout": 60, "start-timeout": 30,
-            "validate-image": base_image, **(settings or {})}}
+        merged = {"root": str(tmp_path / "containers"), "command-timeout": 60, "start-timeout": 30,
+                  "validate-image": base_image, **(settings or {})}
+        # A setting given as None is left out (validate-image: None validates on the host).
+        envs["provider"] = {"name": "container", "settings": {k: v for k, v in merged.items() if v is not None}}
         envs["provisioning-tool"] = {"service": "envtool", "artifact": "dist/ctool-*.sh",
                                      "command": "envtool --config {config} --target {target}"}
         for variant in envs["variants"]:

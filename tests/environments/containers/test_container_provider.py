@@ -8,6 +8,7 @@ tests skip, and in CI they fail."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -16,9 +17,12 @@ import pytest
 import yaml
 
 from jjb_envdelivery.cli import main as cli_main
+from jjb_envdelivery.environments.containers.engine import Engine
 from jjb_envdelivery.environments.containers.oci_registry import Registry
 from jjb_envdelivery.environments.registry import open_provider
 from jjb_envdelivery.model.loader import load_organisation
+
+SERVICE_IMAGES = f"localhost/envd-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"  # as conftest.py
 
 LINE = ["--variant", "minimal", "--release", "current"]
 
@@ -46,9 +50,22 @@ def get(address: str, path: str) -> str:
         return answer.read().decode()
 
 
-def test_build_verify_deploy_destroy_runs_real_containers(container_org, engine_view, capsys):
+def label_filters_per_command(monkeypatch) -> list[tuple[str, ...]]:
+    """Records, for every engine command the provider runs, its ``label=`` filters."""
+    seen: list[tuple[str, ...]] = []
+    original = Engine.run
+
+    def run(self, args, what, **options):
+        seen.append(tuple(arg for arg in args if str(arg).startswith("label=")))
+        return original(self, args, what, **options)
+    monkeypatch.setattr(Engine, "run", run)
+    return seen
+
+
+def test_build_verify_deploy_destroy_runs_real_containers(container_org, engine_view, capsys, monkeypatch):
     org = container_org()
     key = root_key(org)
+    filters = label_filters_per_command(monkeypatch)
     assert env("build", *LINE) == 0
     out = capsys.readouterr().out
     assert "saved build-minimal-current-" in out and "2 images" in out
@@ -61,6 +78,17 @@ def test_build_verify_deploy_destroy_runs_real_containers(container_org, engine_
     kv = template["artifacts"]["kv"]
     assert kv["version"] == "1.0" and kv["commit"] == "rev-1.0" and kv["digest"].startswith("sha256:")
     assert kv["image"].endswith("/kv:current") and kv["image"].startswith("localhost/envd-test-")
+    # ... and as `services` (the normalised bill of materials): version, digest, commit for each.
+    services = template["services"]
+    assert services["kv"] == {"version": "1.0", "digest": kv["digest"], "image": kv["image"], "commit": "rev-1.0"}
+    assert services["api"]["version"] == "1.0" and services["api"]["digest"].startswith("sha256:")
+    assert services["api"]["digest"] != kv["digest"] and services["envtool"]["version"] == "1.0"
+    # The manifest: services with their image ids, networks, volumes, versions, when and by which build.
+    manifest = json.loads(Path(template["detail"]["manifest"]).read_text())
+    assert set(manifest["services"]) == {"kv", "api"} and manifest["networks"] == ["default"]
+    assert all(run["image_id"] for run in manifest["services"].values()) and manifest["volumes"] == ["state"]
+    assert manifest["versions"] == services and manifest["created_at"] == template["created_at"]
+    assert manifest["build"] == template["build"]
 
     assert env("verify", "--latest", *LINE) == 0
     out = capsys.readouterr().out
@@ -71,6 +99,10 @@ def test_build_verify_deploy_destroy_runs_real_containers(container_org, engine_
     out = capsys.readouterr().out
     env_id = next(line.split()[1] for line in out.splitlines() if line.startswith("environment "))
     deployed = next(e for e in listing(capsys)["environments"] if e["id"] == env_id)
+    # How to reach each service: its published loopback address, as the deploy printed it.
+    for service in ("kv", "api"):
+        assert deployed["access"][service].startswith("127.0.0.1:")
+        assert f"  {service}: {deployed['access'][service]}" in out
     # The provisioning tool's configuration (podman exec into kv during the build) is in the template.
     assert get(deployed["access"]["kv"], "/config") == "configured-by-ctool\n"
     # api's volume was seeded at build time (first-seen) and travels in the template: the deployed
@@ -81,6 +113,71 @@ def test_build_verify_deploy_destroy_runs_real_containers(container_org, engine_
     assert env("destroy", env_id) == 0
     assert engine_view.nothing_running(key)
     assert listing(capsys)["environments"] == []
+    # Every listing found its objects by one label filter (Engine.labelled*): Podman 4.3 ORs repeated
+    # ones for images and volumes.
+    assert filters and all(len(found) <= 1 for found in filters), [f for f in filters if len(f) > 1]
+
+
+TWO_NETWORKS = """\
+services:
+  kv:
+    image: {kv}
+    networks: [back]
+    ports: [8080]
+    healthcheck:
+      test: ["CMD", "wget", "-qO-", "http://127.0.0.1:8080/"]
+      interval: 200ms
+      retries: 50
+  api:
+    image: {api}
+    networks: [front, back]
+    depends_on:
+      kv: {{condition: service_healthy}}
+    volumes: ["state:/data"]
+    ports: [8081]
+    healthcheck:
+      test: ["CMD-SHELL", "wget -qO- http://127.0.0.1:8081/first-seen"]
+      interval: 200ms
+      retries: 50
+networks:
+  front: {{}}
+  back: {{}}
+volumes:
+  state: {{}}
+"""
+
+
+def reaches(network: str, image: str, url: str) -> bool:
+    done = subprocess.run(["podman", "run", "--rm", "--network", network, image, "wget", "-qO-", url],
+                          capture_output=True, text=True, timeout=60)
+    return done.returncode == 0
+
+
+def test_services_on_two_networks_and_validation_on_the_host(container_org, base_image, engine_view, capsys):
+    """An environment of its own networks (front, back): api is on both and reaches kv by name on
+    back; kv is not on front. Without validate-image, validations run on the host against the
+    services' published ports (ENVDELIVERY_<SERVICE>_ADDR)."""
+    images = {"kv": f"{SERVICE_IMAGES}/kv:current", "api": f"{SERVICE_IMAGES}/api:current"}
+    org = container_org(settings={"validate-image": None}, compose=TWO_NETWORKS.format(**images),
+                        validate=['wget -qO- "http://$ENVDELIVERY_API_ADDR/first-seen" | grep -q "kv 1"'])
+    key = root_key(org)
+    assert env("build", *LINE) == 0 and env("verify", "--latest", *LINE) == 0
+    out = capsys.readouterr().out
+    assert 'validated: wget -qO- "http://$ENVDELIVERY_API_ADDR/first-seen"' in out and "promoted" in out
+    template = listing(capsys)["templates"][0]
+    assert json.loads(Path(template["detail"]["manifest"]).read_text())["networks"] == ["front", "back"]
+    assert env("deploy", *LINE) == 0
+    env_id = next(e["id"] for e in listing(capsys)["environments"])
+    # Fresh networks of the environment's own, labelled with its id; nothing else of this catalog.
+    networks = subprocess.run(["podman", "network", "ls", "--format", "{{.Name}}", "--filter",
+                               f"label=io.github.jjb-envdelivery.env={env_id}"], capture_output=True, text=True)
+    assert sorted(networks.stdout.split()) == [f"{env_id}-back", f"{env_id}-front"]
+    assert len(engine_view.networks(key)) == 2 and len(engine_view.containers(key)) == 2
+    assert reaches(f"{env_id}-back", base_image, "http://kv:8080/")
+    assert reaches(f"{env_id}-front", base_image, "http://api:8081/first-seen")
+    assert not reaches(f"{env_id}-front", base_image, "http://kv:8080/")
+    assert env("destroy", env_id) == 0
+    assert engine_view.nothing_running(key)
 
 
 @pytest.mark.slow
@@ -96,6 +193,15 @@ def test_new_delivery_changes_the_bill_of_materials(container_org, make_service_
     assert second["artifacts"]["kv"]["version"] == "1.1"
     assert first["artifacts"]["kv"]["digest"] != second["artifacts"]["kv"]["digest"]
     assert first["artifacts"]["api"]["digest"] == second["artifacts"]["api"]["digest"]
+    # env diff: kv changed (version, digest, commit), api and the tool did not.
+    capsys.readouterr()
+    assert env("diff", first["id"], second["id"], "--json") == 0
+    diff = json.loads(capsys.readouterr().out)
+    assert list(diff["changed"]) == ["kv"] and diff["unchanged"] == ["api", "envtool"]
+    assert diff["changed"]["kv"] == {"from": first["services"]["kv"], "to": second["services"]["kv"]}
+    assert second["services"]["kv"]["commit"] == "rev-1.1"
+    assert env("diff", first["id"], second["id"]) == 0
+    assert "changed  kv  1.0 -> 1.1" in capsys.readouterr().out
 
 
 @pytest.mark.slow
@@ -131,6 +237,10 @@ def test_registry_push_pull_and_gc(container_org, make_service_image, oci_regist
     assert env("gc", *LINE, "--keep", "1") == 0
     assert [t["version"] for t in listing(capsys)["templates"]] == [2]
     assert not any(registry.exists(ref) for ref in pushed)
+    # ... and from this host: only the kept template's images are left.
+    left = subprocess.run(["podman", "images", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
+                           f"label=io.github.jjb-envdelivery.root={key}"], capture_output=True, text=True)
+    assert left.stdout.split() and all(name.endswith(":v2") for name in left.stdout.split()), left.stdout
     registry.close()
 
 
