@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -177,10 +177,8 @@ def run_interruptible(args: list[str], *, timeout: float, data: bytes | None = N
     """``subprocess.run(args, input=data, timeout=timeout, ...)`` (one process, killed on a timeout
     or when this process is interrupted), waiting as ``communicate`` does, so SIGTERM from Jenkins
     can never leave the wait for the killed process hanging."""
-    with tempfile.TemporaryFile() as stdin:
-        if data is not None:
-            stdin.write(data)
-            stdin.seek(0)
+    with request_file(data) if data is not None else nullcontext() as stdin:
+        if stdin is not None:
             popen_options["stdin"] = stdin
         with signals_deferred():
             process = subprocess.Popen(args, **popen_options)
@@ -197,9 +195,9 @@ def run_interruptible(args: list[str], *, timeout: float, data: bytes | None = N
     return subprocess.CompletedProcess(args, process.returncode, out, err)
 
 
-def request_file(text: str):
-    """A file holding ``text``, read from its start: a child's stdin (see ``communicate``)."""
+def request_file(data: str | bytes):
+    """A file holding ``data``, read from its start: a child's stdin (see ``communicate``)."""
     stdin = tempfile.TemporaryFile()
-    stdin.write(text.encode())
+    stdin.write(data.encode() if isinstance(data, str) else data)
     stdin.seek(0)
     return stdin

@@ -61,14 +61,18 @@ def test_the_protocol_is_a_valid_schema_with_every_operation():
 
 
 def test_the_protocol_is_shipped_in_the_package():
-    """An installed jjb-envdelivery reads the schema from its package: setup.cfg must ship it."""
+    """An installed jjb-envdelivery reads the schema from its package: setup.cfg (of this checkout)
+    must ship it, and the installed package (in .ci/run, a real install) must hold it."""
     import configparser
     from fnmatch import fnmatch
+    from importlib import resources
 
     setup = configparser.ConfigParser()
-    setup.read(Path(command.__file__).resolve().parents[2] / "setup.cfg")
+    setup.read(Path(__file__).resolve().parents[2] / "setup.cfg")
     shipped = setup["options.package_data"].get("jjb_envdelivery.environments", "")
     assert any(fnmatch(command.PROTOCOL_FILE, glob.strip()) for glob in shipped.split(",")), shipped
+    installed = resources.files("jjb_envdelivery.environments") / command.PROTOCOL_FILE
+    assert json.loads(installed.read_text())["$defs"], installed
 
 
 def test_list_environments_is_required_at_the_settings_line(make_workspace, cli, capsys):
