@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from jjb_envdelivery.environments.containers.compose import load_compose
+from jjb_envdelivery.environments.containers.engine import Engine
 from jjb_envdelivery.environments.containers.provider import ROOT_LABEL
 from jjb_envdelivery.graph import check, check_warnings
 from jjb_envdelivery.model.loader import load_organisation
@@ -53,8 +54,11 @@ def _jjb_envdelivery() -> list[str]:
 
 
 def _podman_lines(*args: str) -> list[str]:
-    done = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=120, check=True)
-    return [line for line in done.stdout.splitlines() if line.strip()]
+    """A host-wide listing, tried again (as the provider's own reads are: Engine.read) when Podman
+    fails it over an object removed meanwhile ("no such container": a container's conmon cleanup
+    can still be running after the demo ended; seen in .ci/run)."""
+    text = Engine("podman", timeout=120).read(list(args), f"listing ({' '.join(args[:2])})")
+    return [line for line in text.splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")
