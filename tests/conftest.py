@@ -99,21 +99,6 @@ def summary():
 
 # --- parallel runs (pytest-xdist, on by default: pyproject's addopts) -----------------------------
 
-# Tests that drive the real container engine run one after another on one worker (`--dist
-# loadgroup`): they time container starts against deadlines, and some look at the whole host
-# (what a test leaves behind), so two of them at once would be slow and could see each other.
-ENGINE_FIXTURES = {"container_engine", "oci_registry", "start_registry", "base_image", "clean_catalog_objects",
-                   "make_service_image", "container_org", "run_demo"}
-ENGINE_FILES = ("tests/environments/containers/", "tests/e2e/test_container_org.py")
-
-
-def _uses_the_engine(item: pytest.Item) -> bool:
-    path = item.path.relative_to(REPO_ROOT).as_posix() if item.path.is_relative_to(REPO_ROOT) else ""
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    return (path.startswith(ENGINE_FILES) or bool(ENGINE_FIXTURES & set(getattr(item, "fixturenames", ())))
-            or "container" in params.values())
-
-
 MAX_WORKERS = 4  # many tests start processes of their own (renders use one per CPU)
 
 
@@ -123,12 +108,6 @@ def pytest_xdist_auto_num_workers(config):
         return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
     return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                       else os.cpu_count() or 1))
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if _uses_the_engine(item):
-            item.add_marker(pytest.mark.xdist_group("container-engine"))
 
 
 # --- a real container engine and OCI registry (containers.md in the team's reference) ----------
